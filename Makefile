@@ -1,0 +1,27 @@
+# Two commands: `make run` serves the API with the demo network; `make test` runs the whole test suite.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test install clean-db
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(BIN)/.installed
+
+run: install
+	$(BIN)/flask --app api init-db
+	@echo "Serving the RISMEP matcher (synthetic demo network) on http://$(HOST):$(PORT)"
+	$(BIN)/flask --app api run --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/python -m pytest
+
+clean-db:
+	rm -f data/rismep.db data/rismep.db-wal data/rismep.db-shm

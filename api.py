@@ -1,0 +1,77 @@
+"""The Flask app: ``create_app(test_config=None)``.
+
+Settings come from ``SETTINGS`` (defaults), then ``RISMEP_*`` environment variables (e.g.
+``RISMEP_DATABASE=/srv/rismep.db``), then ``test_config``. Nothing is read at import time.
+``flask --app api run`` serves it; ``flask --app api --help`` lists the commands.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from apiflask import APIFlask
+
+from matcher import __version__
+from matcher.dataset import ensure_database
+from matcher.reference import load_reference
+from matcher.snapshot import SnapshotCache
+
+ROOT = Path(__file__).resolve().parent
+
+# name: (default, help). The one place every setting is defined.
+SETTINGS = {
+    "DATABASE": (str(ROOT / "data" / "rismep.db"), "SQLite file; created and seeded with the demo network if absent"),
+    "DEMO_SEED": (2018, "seed of the synthetic demo network written into a new database"),
+    "DEMO_SCALE": ("demo", "size of the synthetic network written into a new database: demo or national"),
+    "DATA_DIR": (str(ROOT / "data"), "folder of the reference CSV files"),
+    "MAX_CONTENT_LENGTH": (1_000_000, "largest request body accepted, in bytes"),
+    "SECRET_KEY": (None, "session signing key; set RISMEP_SECRET_KEY in production"),
+}
+
+
+@dataclass
+class Engine:
+    """What the app holds in memory: reference data and the snapshot of the network."""
+
+    ref: object
+    snapshots: SnapshotCache
+
+
+def create_app(test_config: dict | None = None) -> APIFlask:
+    app = APIFlask(__name__, title="RISMEP referral matcher", version=__version__,
+                   spec_path="/api/v1/openapi.json", docs_path="/api/v1/docs",
+                   template_folder="web/templates", static_folder="web/static")
+    app.config.from_mapping({k: v[0] for k, v in SETTINGS.items()})
+    app.config.from_prefixed_env("RISMEP")
+    app.config.from_mapping(test_config or {})
+    _configure_openapi(app)
+    ensure_database(app.config["DATABASE"], seed=int(app.config["DEMO_SEED"]),
+                    scale=app.config["DEMO_SCALE"], data_dir=app.config["DATA_DIR"])
+    ref = load_reference(app.config["DATA_DIR"])
+    app.extensions["rismep"] = Engine(ref=ref, snapshots=SnapshotCache(ref))
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+
+    from web import context, directory, docs, errors, matching
+    errors.register(app)
+    app.teardown_appcontext(context.close_db)
+    for module in (directory, matching, docs):
+        app.register_blueprint(module.bp)
+
+    from commands import register_commands
+    register_commands(app)
+    return app
+
+
+def _configure_openapi(app) -> None:
+    from web.errors import ERROR_SCHEMA
+    app.config.update(
+        VALIDATION_ERROR_SCHEMA=ERROR_SCHEMA, HTTP_ERROR_SCHEMA=ERROR_SCHEMA,
+        DESCRIPTION=("Recommends multi-agency service bundles for Thai SMEs over the RISMEP network of "
+                     "agencies (BDSPs) and consultants (SPs). The bundled demo network is SYNTHETIC."),
+        SWAGGER_UI_CSS="/api/v1/docs/assets/swagger-ui.css",
+        SWAGGER_UI_BUNDLE_JS="/api/v1/docs/assets/swagger-ui-bundle.js",
+        SWAGGER_UI_STANDALONE_PRESET_JS="/api/v1/docs/assets/swagger-ui-standalone-preset.js",
+        DOCS_FAVICON="/api/v1/docs/assets/favicon-32x32.png",
+    )

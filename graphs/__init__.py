@@ -1,0 +1,1 @@
+"""The network as networkx graphs and the analyses on them (no SQL here)."""

@@ -1,0 +1,61 @@
+"""Putting a dataset into the store: the reference tables and, on first run, the synthetic demo network."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from . import demo
+from .reference import Reference, load_reference
+from .store import directory, history, is_seeded, open_db, transaction
+
+DEMO_NOTE = ("SYNTHETIC demo network: fictitious agencies, consultants, enterprises and referrals shaped by the "
+             "published RISMEP 2017-2018 figures (245 agencies, 217 consultants, 16 provinces live in 2018, "
+             "72+ multi-agency referrals). Not real organisations or people.")
+
+
+def seed_demo(db, ref: Reference, *, seed: int = demo.DEMO_SEED, scale: str = "demo") -> dict:
+    """Write the reference tables and a synthetic network into an empty store; return its counts."""
+    rows = demo.generate(ref, seed=seed, scale=scale)
+    directory.write_reference(db, ref.categories, rows["provinces"], ref.agency_kinds)
+    directory.write_members(db, rows["members"], rows["offerings"])
+    directory.write_clusters(db, rows["clusters"])
+    directory.insert_enterprises(db, rows["enterprises"])
+    history.write_history(db, cases=rows["cases"], referrals=rows["referrals"], legs=rows["legs"],
+                          events=rows["events"], truth=rows["truth"])
+    directory.set_dataset_info(db, name=f"rismep-{scale}-synthetic", synthetic=True, seed=seed, scale=scale,
+                               note=DEMO_NOTE)
+    return directory.counts(db)
+
+
+def ensure_database(path, *, seed: int = demo.DEMO_SEED, scale: str = "demo", data_dir=None) -> bool:
+    """Create and seed the SQLite file at ``path`` when it is absent; True when it was created now.
+
+    Seeding writes into a temporary file that is renamed into place only when complete, so a crash or
+    two processes starting at once never leave a half-seeded database behind.
+    """
+    path = Path(path)
+    if is_seeded(path):
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+    db = open_db(tmp)
+    try:
+        with transaction(db):
+            pass
+        seed_demo(db, load_reference(data_dir), seed=seed, scale=scale)
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        db.close()
+    if is_seeded(path):  # another process finished first
+        _remove(tmp)
+        return False
+    os.replace(tmp, path)
+    _remove(tmp)
+    return True
+
+
+def _remove(tmp: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{tmp}{suffix}").unlink(missing_ok=True)

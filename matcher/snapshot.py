@@ -1,0 +1,123 @@
+"""The in-memory view of the network the engine works on, rebuilt when the store's data_version changes.
+
+Rows come from the store once; everything the hot path needs is held as numpy arrays indexed by member
+(``M``), category (``C``) and province (``P``), plus the collaboration graph (networkx).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+
+import networkx as nx
+import numpy as np
+
+from graphs.network import collaboration_graph
+from .geo import distance_matrix
+from .reference import Reference
+from .store import data_version, directory, history
+
+
+@dataclass
+class Snapshot:
+    version: int
+    ref: Reference
+    members: list[dict]
+    categories: list[str]
+    province_codes: list[str]
+    offers: np.ndarray          # (M, C) bool: member offers category
+    specialisation: np.ndarray  # (M, C) float in [0, 1] (0 where not offered)
+    capacity: np.ndarray        # (M, C) monthly capacity per category
+    load: np.ndarray            # (M,) open legs now
+    member_province: np.ndarray  # (M,) province index
+    province_distance: np.ndarray  # (P, P) km between seats
+    finished: np.ndarray        # (M, C) finished legs in history
+    completed: np.ndarray       # (M, C) completed legs in history
+    value_baht: np.ndarray      # (M, C) value created in history
+    collaboration: nx.Graph     # member ids; edge attrs joint, completed
+    dataset: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.member_index = {m["id"]: i for i, m in enumerate(self.members)}
+        self.category_index = {c: i for i, c in enumerate(self.categories)}
+        self.province_index = {p: i for i, p in enumerate(self.province_codes)}
+        self.capacity_total = self.capacity.sum(axis=1)
+        self.is_agency = np.array([m["type"] == "agency" for m in self.members], dtype=bool)
+        hubs = [self.ref.province_by_code[p]["hub_code"] for p in self.province_codes]
+        regions = [self.ref.province_by_code[p]["region"] for p in self.province_codes]
+        self.province_hub = np.array([self.province_index[h] for h in hubs])
+        self.province_region = np.array(regions)
+
+    @property
+    def number_of_members(self) -> int:
+        return len(self.members)
+
+    def distance_km(self, province_code: str) -> np.ndarray:
+        """(M,) km from the given province's seat to each member's province seat."""
+        return self.province_distance[self.province_index[province_code], self.member_province]
+
+    def capacity_left(self) -> np.ndarray:
+        """(M,) monthly capacity (all categories) minus open legs; never below zero."""
+        return np.maximum(self.capacity_total - self.load, 0)
+
+
+def build_snapshot(db, ref: Reference) -> Snapshot:
+    """Read the store once and build the arrays and the collaboration graph."""
+    version = data_version(db)
+    members = directory.all_members(db)
+    categories = list(ref.category_codes)
+    provinces = ref.provinces
+    m_index = {m["id"]: i for i, m in enumerate(members)}
+    c_index = {c: i for i, c in enumerate(categories)}
+    p_index = {p["code"]: i for i, p in enumerate(provinces)}
+    shape = (len(members), len(categories))
+    offers, spec, cap = np.zeros(shape, bool), np.zeros(shape), np.zeros(shape)
+    for m in members:
+        for o in m["offerings"]:
+            i, j = m_index[m["id"]], c_index[o["category"]]
+            offers[i, j], spec[i, j], cap[i, j] = True, o["specialisation"], o["capacity_month"]
+    finished, completed, value = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+    for row in history.member_category_stats(db):
+        i, j = m_index.get(row["member_id"]), c_index.get(row["category"])
+        if i is not None and j is not None:
+            finished[i, j], completed[i, j], value[i, j] = row["finished"], row["completed"], row["value_baht"]
+    load = np.zeros(len(members))
+    for member_id, n in history.open_load(db).items():
+        if member_id in m_index:
+            load[m_index[member_id]] = n
+    lean = [{k: m[k] for k in ("id", "type", "name_th", "name_en", "province", "kind", "sectors")}
+            for m in members]
+    for m in lean:
+        m["sectors"] = set(m["sectors"])
+    return Snapshot(
+        version=version, ref=ref, members=lean, categories=categories,
+        province_codes=[p["code"] for p in provinces], offers=offers, specialisation=spec, capacity=cap,
+        load=load, member_province=np.array([p_index[m["province"]] for m in members], dtype=int),
+        province_distance=distance_matrix(provinces), finished=finished, completed=completed,
+        value_baht=value, collaboration=collaboration_graph([m["id"] for m in members],
+                                                            history.collaborations(db)),
+        dataset=directory.dataset_info(db))
+
+
+class SnapshotCache:
+    """Holds the current snapshot; ``get(db)`` rebuilds it only when the store's data_version moved."""
+
+    def __init__(self, ref: Reference):
+        self.ref = ref
+        self._snapshot: Snapshot | None = None
+        self._lock = threading.Lock()
+
+    def get(self, db) -> Snapshot:
+        version = data_version(db)
+        snap = self._snapshot
+        if snap is not None and snap.version == version:
+            return snap
+        with self._lock:
+            if self._snapshot is None or self._snapshot.version != version:
+                self._snapshot = build_snapshot(db, self.ref)
+            return self._snapshot
+
+
+def needs_of(leg: dict) -> list[str]:
+    return json.loads(leg["needs"]) if isinstance(leg["needs"], str) else list(leg["needs"])

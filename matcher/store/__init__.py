@@ -1,0 +1,100 @@
+"""The store: the only code that touches SQL (SQLite through sqlite-utils).
+
+``open_db(path)`` returns a ``sqlite_utils.Database`` in WAL mode with foreign keys on and the schema
+migrated to the current version. The submodules hold the queries, each returning plain dicts.
+A ``data_version`` counter in ``meta`` is bumped by every write the engine must see, so that
+in-memory snapshots (the graph, the candidate arrays) know when to rebuild with one cheap read.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import sqlite_utils
+
+from .schema import MIGRATIONS, SCHEMA_VERSION
+
+__all__ = ["open_db", "migrate", "schema_version", "data_version", "bump_data_version", "get_meta",
+           "set_meta", "transaction", "SCHEMA_VERSION"]
+
+
+def open_db(path, *, migrate_schema: bool = True) -> sqlite_utils.Database:
+    """Open (creating if needed) the SQLite file at ``path``, WAL mode, foreign keys on, migrated."""
+    conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA busy_timeout = 30000")
+    conn.execute("PRAGMA foreign_keys = ON")
+    if str(path) != ":memory:":
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+    db = sqlite_utils.Database(conn)
+    if migrate_schema:
+        migrate(db)
+    return db
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    return db.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Apply the pending migrations, each in its own transaction; return the resulting version."""
+    while (version := schema_version(db)) < SCHEMA_VERSION:
+        with transaction(db):
+            if schema_version(db) != version:  # another process migrated meanwhile
+                continue
+            for statement in MIGRATIONS[version]:
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {version + 1}")
+    return schema_version(db)
+
+
+class transaction:
+    """``with transaction(db):`` runs the block in one IMMEDIATE transaction (all or nothing)."""
+
+    def __init__(self, db: sqlite_utils.Database):
+        self.conn = db.conn
+
+    def __enter__(self):
+        self.nested = self.conn.in_transaction
+        if not self.nested:
+            self.conn.execute("BEGIN IMMEDIATE")
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if self.nested:
+            return False
+        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        return False
+
+
+def get_meta(db: sqlite_utils.Database, key: str, default=None):
+    row = db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+    return row[0] if row else default
+
+
+def set_meta(db: sqlite_utils.Database, key: str, value) -> None:
+    db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+               [key, None if value is None else str(value)])
+
+
+def data_version(db: sqlite_utils.Database) -> int:
+    """The stamp that changes whenever the data the engine sees changes (one indexed read)."""
+    return int(get_meta(db, "data_version", 0))
+
+
+def bump_data_version(db: sqlite_utils.Database) -> int:
+    db.execute("INSERT INTO meta (key, value) VALUES ('data_version', '1') "
+               "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
+    return data_version(db)
+
+
+def is_seeded(path) -> bool:
+    """True when the file at ``path`` exists and holds a migrated, seeded database."""
+    if not Path(path).exists():
+        return False
+    db = open_db(path, migrate_schema=False)
+    try:
+        return db["meta"].exists() and get_meta(db, "dataset") is not None
+    finally:
+        db.close()

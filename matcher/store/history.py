@@ -1,0 +1,72 @@
+"""Referral history: bulk writes (seeding, import) and the aggregates the engine learns from.
+
+The referral lifecycle itself (creating referrals, moving legs, the event log) lives in
+``matcher/store/referrals.py``; this module holds what the snapshot and the scorer read.
+"""
+
+from __future__ import annotations
+
+from . import bump_data_version, transaction
+
+OPEN_STATUSES = ("sent", "accepted", "in_progress")
+FINAL_STATUSES = ("completed", "closed_unresolved", "declined")
+
+
+def write_history(db, *, cases, referrals, legs, events, truth=()) -> None:
+    """Insert a batch of historical cases, referrals, legs and events in one transaction."""
+    with transaction(db):
+        for table, rows in (("cases", cases), ("referrals", referrals), ("referral_legs", legs),
+                            ("referral_events", events), ("demo_truth", truth)):
+            if rows:
+                db[table].insert_all(rows, batch_size=2000)
+        bump_data_version(db)
+
+
+def open_load(db) -> dict[str, int]:
+    """Open legs per member (sent, accepted or in progress): the current load against capacity."""
+    marks = ",".join("?" * len(OPEN_STATUSES))
+    return dict(db.execute(f"SELECT member_id, count(*) FROM referral_legs WHERE status IN ({marks}) "
+                           f"GROUP BY member_id", OPEN_STATUSES).fetchall())
+
+
+def leg_outcomes(db) -> list[dict]:
+    """Every finished leg with what is needed to learn from it (one row per leg, oldest first)."""
+    marks = ",".join("?" * len(FINAL_STATUSES))
+    return list(db.query(
+        f"SELECT l.id, l.referral_id, l.member_id, l.needs, l.status, l.value_baht, l.decline_reason, "
+        f"l.created_at, c.province AS case_province, e.sector, e.cluster_id "
+        f"FROM referral_legs l JOIN referrals r ON r.id = l.referral_id "
+        f"LEFT JOIN cases c ON c.id = r.case_id LEFT JOIN enterprises e ON e.id = r.enterprise_id "
+        f"WHERE l.status IN ({marks}) ORDER BY l.created_at, l.id", FINAL_STATUSES))
+
+
+def member_category_stats(db) -> list[dict]:
+    """Per (member, category): finished legs, completed legs and value created (from leg needs JSON)."""
+    return list(db.query(
+        "SELECT l.member_id, j.value AS category, count(*) AS finished, "
+        "sum(l.status = 'completed') AS completed, sum(coalesce(l.value_baht, 0)) AS value_baht "
+        "FROM referral_legs l, json_each(l.needs) j WHERE l.status IN ('completed', 'closed_unresolved', "
+        "'declined') GROUP BY l.member_id, j.value"))
+
+
+def collaborations(db) -> list[dict]:
+    """Pairs of members who worked on the same referral: joint referrals and jointly completed ones."""
+    return list(db.query(
+        "SELECT a.member_id AS u, b.member_id AS v, count(DISTINCT a.referral_id) AS joint, "
+        "sum(a.status = 'completed' AND b.status = 'completed') AS completed "
+        "FROM referral_legs a JOIN referral_legs b ON a.referral_id = b.referral_id "
+        "AND a.member_id < b.member_id WHERE a.status != 'declined' AND b.status != 'declined' "
+        "GROUP BY a.member_id, b.member_id"))
+
+
+def demo_truth(db) -> dict[int, float]:
+    """The demo generator's hidden success probability per leg (evaluation only)."""
+    return dict(db.execute("SELECT leg_id, p_success FROM demo_truth").fetchall())
+
+
+def next_ids(db) -> dict[str, int]:
+    """The next free integer id of each history table (for bulk writers that assign ids)."""
+    out = {}
+    for table in ("cases", "referrals", "referral_legs", "referral_events", "enterprises"):
+        out[table] = (db.execute(f"SELECT max(id) FROM {table}").fetchone()[0] or 0) + 1
+    return out

@@ -1,0 +1,84 @@
+"""The versioned schema. ``MIGRATIONS[i]`` takes a database from version i to i + 1.
+
+A migration is a list of SQL statements run in one transaction together with the new version number, so
+a database is always at exactly one version. Add a migration; never edit a released one.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[list[str]] = [
+    # 0 -> 1: the directory, the enterprises and the referral history.
+    [
+        """CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)""",
+        """CREATE TABLE provinces (
+            code TEXT PRIMARY KEY, name_en TEXT NOT NULL, name_th TEXT NOT NULL, region TEXT NOT NULL,
+            lat REAL NOT NULL, lon REAL NOT NULL, hub_code TEXT NOT NULL, is_hub INTEGER NOT NULL,
+            live_since INTEGER)""",
+        """CREATE TABLE categories (
+            code TEXT PRIMARY KEY, domain TEXT NOT NULL, label_en TEXT NOT NULL, label_th TEXT NOT NULL)""",
+        """CREATE TABLE agency_kinds (
+            code TEXT PRIMARY KEY, name_en TEXT NOT NULL, name_th TEXT NOT NULL, categories TEXT NOT NULL,
+            source TEXT)""",
+        """CREATE TABLE members (
+            id TEXT PRIMARY KEY, type TEXT NOT NULL CHECK (type IN ('agency', 'consultant')),
+            name_th TEXT NOT NULL, name_en TEXT, province TEXT NOT NULL REFERENCES provinces(code),
+            sectors TEXT, external_id TEXT UNIQUE, active INTEGER NOT NULL DEFAULT 1, synthetic INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL)""",
+        """CREATE TABLE agencies (
+            member_id TEXT PRIMARY KEY REFERENCES members(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL REFERENCES agency_kinds(code), phone TEXT, website TEXT)""",
+        """CREATE TABLE consultants (
+            member_id TEXT PRIMARY KEY REFERENCES members(id) ON DELETE CASCADE,
+            affiliation TEXT REFERENCES members(id), years_experience INTEGER)""",
+        """CREATE TABLE offerings (
+            member_id TEXT NOT NULL REFERENCES members(id) ON DELETE CASCADE,
+            category TEXT NOT NULL REFERENCES categories(code),
+            capacity_month INTEGER NOT NULL CHECK (capacity_month >= 0),
+            specialisation REAL NOT NULL DEFAULT 0.5 CHECK (specialisation BETWEEN 0 AND 1),
+            PRIMARY KEY (member_id, category))""",
+        """CREATE INDEX idx_offerings_category ON offerings(category)""",
+        """CREATE TABLE clusters (
+            id TEXT PRIMARY KEY, name_en TEXT NOT NULL, name_th TEXT NOT NULL,
+            province TEXT REFERENCES provinces(code), sector TEXT, cda_name TEXT, cda_member_id TEXT
+            REFERENCES members(id), synthetic INTEGER NOT NULL DEFAULT 0)""",
+        """CREATE TABLE enterprises (
+            id INTEGER PRIMARY KEY, name TEXT NOT NULL, province TEXT NOT NULL REFERENCES provinces(code),
+            sector TEXT, size TEXT, cluster_id TEXT REFERENCES clusters(id),
+            stage TEXT CHECK (stage IS NULL OR stage IN ('upstream', 'midstream', 'downstream')),
+            contact_name TEXT, contact_phone TEXT, contact_email TEXT, tax_id TEXT, external_id TEXT UNIQUE,
+            synthetic INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL)""",
+        """CREATE TABLE cases (
+            id INTEGER PRIMARY KEY, enterprise_id INTEGER REFERENCES enterprises(id),
+            province TEXT NOT NULL REFERENCES provinces(code), needs TEXT NOT NULL, text TEXT,
+            desk TEXT, created_at TEXT NOT NULL)""",
+        """CREATE TABLE referrals (
+            id INTEGER PRIMARY KEY, case_id INTEGER REFERENCES cases(id),
+            enterprise_id INTEGER REFERENCES enterprises(id), status TEXT NOT NULL, desk TEXT,
+            created_by TEXT, consent_given INTEGER NOT NULL DEFAULT 0, consent_by TEXT, consent_at TEXT,
+            consent_scope TEXT, idempotency_key TEXT UNIQUE, created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL)""",
+        """CREATE INDEX idx_referrals_created ON referrals(created_at)""",
+        """CREATE TABLE referral_legs (
+            id INTEGER PRIMARY KEY, referral_id INTEGER NOT NULL REFERENCES referrals(id),
+            member_id TEXT NOT NULL REFERENCES members(id), needs TEXT NOT NULL, status TEXT NOT NULL,
+            step INTEGER NOT NULL DEFAULT 1, decline_reason TEXT, value_baht REAL, note TEXT,
+            created_at TEXT NOT NULL, updated_at TEXT NOT NULL)""",
+        """CREATE INDEX idx_legs_referral ON referral_legs(referral_id)""",
+        """CREATE INDEX idx_legs_member ON referral_legs(member_id, status)""",
+        """CREATE TABLE referral_events (
+            id INTEGER PRIMARY KEY, referral_id INTEGER NOT NULL REFERENCES referrals(id),
+            leg_id INTEGER REFERENCES referral_legs(id), actor TEXT NOT NULL, at TEXT NOT NULL,
+            from_status TEXT, to_status TEXT NOT NULL, data TEXT)""",
+        """CREATE INDEX idx_events_referral ON referral_events(referral_id)""",
+        # Append-only: events are never edited or deleted.
+        """CREATE TRIGGER referral_events_no_update BEFORE UPDATE ON referral_events
+            BEGIN SELECT RAISE(ABORT, 'referral events are append-only'); END""",
+        """CREATE TRIGGER referral_events_no_delete BEFORE DELETE ON referral_events
+            BEGIN SELECT RAISE(ABORT, 'referral events are append-only'); END""",
+        # The demo generator's hidden ground truth; never read by the engine, only by its evaluation.
+        """CREATE TABLE demo_truth (
+            leg_id INTEGER PRIMARY KEY REFERENCES referral_legs(id), p_success REAL NOT NULL)""",
+    ],
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)

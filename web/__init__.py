@@ -1,0 +1,1 @@
+"""The HTTP layer: Flask blueprints that validate, call the engine and shape responses."""

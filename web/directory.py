@@ -1,0 +1,80 @@
+"""The directory: health, taxonomy, provinces, agencies and consultants."""
+
+from __future__ import annotations
+
+from apiflask import APIBlueprint
+
+from matcher import __version__
+from matcher.errors import Unprocessable
+from matcher.store import data_version, directory
+
+from .context import get_db, get_reference
+from .schemas import MemberQuery
+
+bp = APIBlueprint("directory", __name__, tag="Directory")
+
+
+@bp.get("/api/v1/health")
+def health():
+    """Service version, the dataset (synthetic or not) and row counts."""
+    db = get_db()
+    info = directory.dataset_info(db)
+    return {"ok": True, "version": __version__, "dataset": info["name"], "synthetic": info["synthetic"],
+            "note": info["note"], "data_version": data_version(db), "counts": directory.counts(db)}
+
+
+@bp.get("/api/v1/taxonomy")
+def taxonomy():
+    """The 22 service categories (stable codes, Thai and English labels)."""
+    items = directory.categories(get_db())
+    return {"items": items, "total": len(items)}
+
+
+@bp.get("/api/v1/provinces")
+def provinces():
+    """All 77 provinces (76 and Bangkok) with region, seat coordinates, RISMEP hub and year live."""
+    items = directory.provinces(get_db())
+    return {"items": items, "total": len(items)}
+
+
+def _member_page(member_type: str, query: dict) -> dict:
+    ref = get_reference()
+    province = ref.resolve_province(query["province"]) if query.get("province") else None
+    category = ref.check_categories([query["category"]], field="category")[0] if query.get("category") else None
+    kind = query.get("kind")
+    if kind and kind not in ref.kind_by_code:
+        raise Unprocessable(f"Unknown agency kind {kind!r}; expected one of: {', '.join(ref.kind_by_code)}.",
+                            field="kind", allowed=list(ref.kind_by_code))
+    db = get_db()
+    items, total = directory.list_members(db, member_type, province=province, category=category, kind=kind,
+                                          limit=query["limit"], offset=query["offset"])
+    return {"items": items, "total": total, "limit": query["limit"], "offset": query["offset"],
+            "synthetic": directory.dataset_info(db)["synthetic"]}
+
+
+@bp.get("/api/v1/agencies")
+@bp.input(MemberQuery, location="query", arg_name="query")
+def agencies(query):
+    """Agencies (BDSPs), filtered by province, category and kind, a page at a time."""
+    return _member_page("agency", query)
+
+
+@bp.get("/api/v1/agencies/<member_id>")
+def agency(member_id):
+    """One agency with its province, kind, categories offered and capacities."""
+    return directory.get_member(get_db(), member_id, "agency")
+
+
+@bp.get("/api/v1/consultants")
+@bp.input(MemberQuery, location="query", arg_name="query")
+def consultants(query):
+    """Consultants (SPs), filtered by province and category, a page at a time."""
+    if query.get("kind"):
+        raise Unprocessable("kind applies to agencies only; drop it for consultants.", field="kind")
+    return _member_page("consultant", query)
+
+
+@bp.get("/api/v1/consultants/<member_id>")
+def consultant(member_id):
+    """One consultant with its province, affiliation, categories offered and capacities."""
+    return directory.get_member(get_db(), member_id, "consultant")

@@ -1,0 +1,113 @@
+"""One place turns errors into responses, in one JSON shape:
+
+``{"ok": false, "status": 422, "error": "message", "errors": [{"field", "message", "allowed"?}]}``
+
+Engine errors (:class:`matcher.errors.RismepError`), request validation errors and HTTP errors (404,
+405, malformed JSON, oversized bodies) all take this shape; unexpected exceptions become a 500 in the same
+shape with no stack trace. Desk pages (non-API paths) get an HTML error page instead.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from apiflask import HTTPError
+from apiflask import Schema
+from apiflask.fields import Boolean, Integer, List, Nested, Raw, String
+from flask import jsonify, render_template_string, request
+
+from matcher.errors import RismepError
+
+log = logging.getLogger(__name__)
+
+
+class ErrorItem(Schema):
+    field = String(allow_none=True, metadata={"description": "the bad field (dotted path), if any"})
+    message = String(required=True)
+    allowed = List(Raw(), metadata={"description": "accepted values, where they are few enough to list"})
+
+
+class ErrorOut(Schema):
+    ok = Boolean(required=True, metadata={"example": False})
+    status = Integer(required=True)
+    error = String(required=True)
+    errors = List(Nested(ErrorItem), required=True)
+
+
+ERROR_SCHEMA = ErrorOut
+
+HTML_ERROR = """<!doctype html><html lang="th"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{{ status }}</title></head>
+<body><main><h1>เกิดข้อผิดพลาด / Error {{ status }}</h1><p>{{ message }}</p><p><a href="/">หน้าแรก / Home</a></p>
+</main></body></html>"""
+
+
+def error_body(status: int, message: str, errors: list[dict] | None = None) -> dict:
+    return {"ok": False, "status": status, "error": message, "errors": errors or []}
+
+
+def wants_html() -> bool:
+    return not request.path.startswith(("/api/", "/hsds")) and request.accept_mimetypes.accept_html
+
+
+def respond(status: int, message: str, errors=None, headers=None):
+    if wants_html():
+        return render_template_string(HTML_ERROR, status=status, message=message), status, headers or {}
+    response = jsonify(error_body(status, message, errors))
+    response.status_code = status
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def validation_items(detail) -> list[dict]:
+    """Flatten APIFlask/webargs validation detail ``{location: {field: [messages]}}`` into items."""
+    items = []
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, path + [str(key)])
+        elif isinstance(node, list) and all(isinstance(m, str) for m in node):
+            items.append({"field": ".".join(path) or None, "message": " ".join(node)})
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, path + [str(i)])
+        else:
+            items.append({"field": ".".join(path) or None, "message": str(node)})
+
+    for location, fields in (detail or {}).items():
+        walk(fields, [])
+    return items
+
+
+def register(app) -> None:
+    @app.errorhandler(RismepError)
+    def engine_error(error: RismepError):
+        return respond(error.status, error.message, error.details())
+
+    @app.error_processor
+    def http_error(error: HTTPError):
+        status = error.status_code
+        if status == 422 or (error.detail and status == 400):
+            items = validation_items(error.detail)
+            message = "; ".join(f"{i['field']}: {i['message']}" if i["field"] else i["message"] for i in items)
+            return respond(status, f"Invalid request: {message}", items, error.headers)
+        message = HTTP_MESSAGES.get(status, error.message or "Error").format(path=request.path,
+                                                                            method=request.method)
+        items = [{"field": "body", "message": message}] if status in (400, 413) else []
+        return respond(status, message, items, error.headers)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return respond(500, "Internal error; it has been logged. Please try again or contact the administrator.")
+
+
+HTTP_MESSAGES = {
+    400: "The request body is not valid JSON or has the wrong content type; send a JSON object with "
+         "Content-Type: application/json.",
+    404: "No such resource: {path}. See /api/v1/docs for the available paths.",
+    405: "Method {method} is not allowed on {path}.",
+    413: "The request is too large; the limit is 1 MB.",
+}
