@@ -7,6 +7,7 @@ Settings come from ``SETTINGS`` (defaults), then ``RISMEP_*`` environment variab
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,10 @@ SETTINGS = {
     "MAX_CONTENT_LENGTH": (1_000_000, "largest request body accepted, in bytes"),
     "SECRET_KEY": (None, "session signing key; set RISMEP_SECRET_KEY in production"),
 }
+
+
+# Blueprint modules (each exports ``bp``), registered in this order.
+BLUEPRINTS = ("web.directory", "web.matching", "web.docs")
 
 
 @dataclass
@@ -53,11 +58,11 @@ def create_app(test_config: dict | None = None) -> APIFlask:
     app.json.ensure_ascii = False
     app.json.sort_keys = False
 
-    from web import context, directory, docs, errors, matching
+    from web import context, errors
     errors.register(app)
     app.teardown_appcontext(context.close_db)
-    for module in (directory, matching, docs):
-        app.register_blueprint(module.bp)
+    for name in BLUEPRINTS:
+        app.register_blueprint(importlib.import_module(name).bp)
 
     from commands import register_commands
     register_commands(app)
