@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test install clean-db
+.PHONY: run serve test install clean-db
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,13 @@ run: install
 	$(BIN)/flask --app api init-db
 	@echo "Serving the RISMEP matcher (synthetic demo network) on http://$(HOST):$(PORT)"
 	$(BIN)/flask --app api run --host $(HOST) --port $(PORT)
+
+# Production: several gunicorn workers over the same SQLite file (WAL). Settings from RISMEP_* variables.
+WORKERS ?= 4
+serve: install
+	$(BIN)/flask --app api init-db
+	$(BIN)/gunicorn --workers $(WORKERS) --threads 2 --bind $(HOST):$(PORT) --access-logfile - \
+		--graceful-timeout 10 "api:create_app()"
 
 test: install
 	$(BIN)/python -m pytest

@@ -28,6 +28,8 @@ SETTINGS = {
     "DATA_DIR": (str(ROOT / "data"), "folder of the reference CSV files"),
     "MAX_CONTENT_LENGTH": (1_000_000, "largest request body accepted, in bytes"),
     "SECRET_KEY": (None, "session signing key; set RISMEP_SECRET_KEY in production"),
+    "SIGN_IN_LIMIT": (10, "sign-in attempts per user and address per 5 minutes (per worker)"),
+    "API_KEY_LIMIT": (6000, "requests per API key and address per minute (per worker)"),
 }
 
 
@@ -58,8 +60,9 @@ def create_app(test_config: dict | None = None) -> APIFlask:
     app.json.ensure_ascii = False
     app.json.sort_keys = False
 
-    from web import context, errors
+    from web import context, errors, security
     errors.register(app)
+    security.register(app)
     app.teardown_appcontext(context.close_db)
     for name in BLUEPRINTS:
         app.register_blueprint(importlib.import_module(name).bp)

@@ -10,6 +10,7 @@ shape with no stack trace. Desk pages (non-API paths) get an HTML error page ins
 from __future__ import annotations
 
 import logging
+import sqlite3
 
 from apiflask import HTTPError
 from apiflask import Schema
@@ -98,11 +99,24 @@ def register(app) -> None:
         items = [{"field": "body", "message": message}] if status in (400, 413) else []
         return respond(status, message, items, error.headers)
 
+    @app.errorhandler(sqlite3.OperationalError)
+    def store_unavailable(error: sqlite3.OperationalError):
+        text = str(error).lower()
+        if any(sign in text for sign in UNAVAILABLE_SIGNS):
+            log.error("store unavailable on %s %s: %s", request.method, request.path, error)
+            return respond(503, "The database cannot take writes right now (read-only, full or busy); nothing "
+                                "was changed. Try again shortly; if it persists, tell the administrator.",
+                           [{"field": None, "message": "store unavailable"}], {"Retry-After": "30"})
+        return unexpected(error)
+
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
         return respond(500, "Internal error; it has been logged. Please try again or contact the administrator.")
 
+
+UNAVAILABLE_SIGNS = ("readonly", "read-only", "disk is full", "disk i/o error", "database is locked",
+                     "unable to open database")
 
 HTTP_MESSAGES = {
     400: "The request body is not valid JSON or has the wrong content type; send a JSON object with "
