@@ -8,7 +8,7 @@ Settings come from ``SETTINGS`` (defaults), then ``RISMEP_*`` environment variab
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from apiflask import APIFlask
@@ -30,11 +30,13 @@ SETTINGS = {
     "SECRET_KEY": (None, "session signing key; set RISMEP_SECRET_KEY in production"),
     "SIGN_IN_LIMIT": (10, "sign-in attempts per user and address per 5 minutes (per worker)"),
     "API_KEY_LIMIT": (6000, "requests per API key and address per minute (per worker)"),
+    "INTAKE_MODEL": (str(ROOT / "data" / "models" / "intake.joblib"),
+                     "intake classifier file; trained from data/intake/ and saved here on first use if absent"),
 }
 
 
 # Blueprint modules (each exports ``bp``), registered in this order.
-BLUEPRINTS = ("web.directory", "web.matching", "web.docs")
+BLUEPRINTS = ("web.directory", "web.matching", "web.docs", "web.desk", "web.referrals", "web.hsds", "web.admin", "web.analysis", "web.intake")
 
 
 @dataclass
@@ -43,6 +45,16 @@ class Engine:
 
     ref: object
     snapshots: SnapshotCache
+    intake_model_path: str | None = None
+    _intake: object = field(default=None, repr=False)
+
+    @property
+    def intake(self):
+        """The intake classifier, loaded once per process (trained and saved first if missing or stale)."""
+        if self._intake is None:
+            from matcher.intake import load_or_train
+            self._intake = load_or_train(self.intake_model_path)
+        return self._intake
 
 
 def create_app(test_config: dict | None = None) -> APIFlask:
@@ -52,11 +64,17 @@ def create_app(test_config: dict | None = None) -> APIFlask:
     app.config.from_mapping({k: v[0] for k, v in SETTINGS.items()})
     app.config.from_prefixed_env("RISMEP")
     app.config.from_mapping(test_config or {})
+    if not app.config["SECRET_KEY"]:
+        import secrets
+        app.config["SECRET_KEY"] = secrets.token_hex(32)
+        app.logger.warning("RISMEP_SECRET_KEY is not set: using a random session key for this process; "
+                           "desk sign-ins end when it restarts. Set RISMEP_SECRET_KEY in production.")
     _configure_openapi(app)
     ensure_database(app.config["DATABASE"], seed=int(app.config["DEMO_SEED"]),
                     scale=app.config["DEMO_SCALE"], data_dir=app.config["DATA_DIR"])
     ref = load_reference(app.config["DATA_DIR"])
-    app.extensions["rismep"] = Engine(ref=ref, snapshots=SnapshotCache(ref))
+    app.extensions["rismep"] = Engine(ref=ref, snapshots=SnapshotCache(ref),
+                                      intake_model_path=app.config["INTAKE_MODEL"])
     app.json.ensure_ascii = False
     app.json.sort_keys = False
 

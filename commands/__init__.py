@@ -10,7 +10,7 @@ import importlib
 
 from flask.cli import with_appcontext
 
-MODULES = ("commands.db", "commands.ops",)
+MODULES = ("commands.db", "commands.ops", "commands.users", "commands.keys", "commands.io", "commands.analysis", "commands.intake", "commands.engine",)
 
 
 def _in_app_context(command):

@@ -61,20 +61,30 @@ def generate(path, scale, seed, quiet):
 
 @click.command("export-graph")
 @click.argument("path", type=click.Path(dir_okay=False))
-def export_graph(path):
-    """Write the whole network (members, categories, provinces, clusters, collaborations) as GraphML.
+@click.option("--format", "fmt", type=click.Choice(["graphml", "gexf"]),
+              help="GraphML or GEXF (Gephi); by default from PATH's ending, else GraphML")
+@click.option("--graph", "which", type=click.Choice(["full", "collaboration"]), default="full", show_default=True,
+              help="full: members, categories, provinces, clusters; collaboration: members and joint referrals only")
+def export_graph(path, fmt, which):
+    """Write the whole network (members, categories, provinces, clusters, collaborations) as GraphML or GEXF.
 
-    Example: flask --app api export-graph network.graphml
+    Example: flask --app api export-graph network.gexf --graph collaboration
     """
-    from graphs.network import build_network, write_graphml
+    from graphs.network import build_network
+    from matcher.errors import RismepError
+    from matcher.exports import member_network, write_graph
     from matcher.store import directory, history, open_db
     db = open_db(current_app.config["DATABASE"])
     G = build_network(members=directory.all_members(db), categories=directory.categories(db),
                       provinces=directory.provinces(db), clusters=directory.clusters(db),
                       collaborations=history.collaborations(db))
     db.close()
-    write_graphml(G, path)
-    _echo_json({"path": path, "nodes": G.number_of_nodes(), "edges": G.number_of_edges()})
+    G = member_network(G) if which == "collaboration" else G
+    try:
+        write_graph(G, path, fmt)
+    except RismepError as error:
+        raise click.ClickException(error.message) from None
+    _echo_json({"path": path, "graph": which, "nodes": G.number_of_nodes(), "edges": G.number_of_edges()})
 
 
 commands = [init_db, generate, export_graph]

@@ -24,6 +24,8 @@ def seed_demo(db, ref: Reference, *, seed: int = demo.DEMO_SEED, scale: str = "d
     directory.insert_enterprises(db, rows["enterprises"])
     history.write_history(db, cases=rows["cases"], referrals=rows["referrals"], legs=rows["legs"],
                           events=rows["events"], truth=rows["truth"])
+    from .analysis import seed_synthetic_budgets  # the synthetic programme budget (KPIs: value per baht)
+    seed_synthetic_budgets(db)
     directory.set_dataset_info(db, name=f"rismep-{scale}-synthetic", synthetic=True, seed=seed, scale=scale,
                                note=DEMO_NOTE)
     return directory.counts(db)
@@ -37,6 +39,7 @@ def ensure_database(path, *, seed: int = demo.DEMO_SEED, scale: str = "demo", da
     """
     path = Path(path)
     if is_seeded(path):
+        open_db(path).close()  # bring an existing file's schema up to date
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")

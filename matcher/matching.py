@@ -1,8 +1,11 @@
-"""Match: from an enterprise's needs and province to ranked bundles of members, with reasons.
+"""Match: from an enterprise's needs and province to ranked bundles of members that explain themselves.
 
-``match(snapshot, request)`` validates the request (raising :mod:`matcher.errors`), scores every member
-for every need, keeps a pool of the best candidates per need, searches the bundles and explains each
-member's place in them in Thai and English.
+``match(snapshot, body)`` validates the request (raising :mod:`matcher.errors`), scores every member for
+every need with the snapshot's scorer (learned or hand-set), applies the request's constraints, keeps a
+candidate pool (``candidate_pool``: the rule is stated there and in docs/ENGINE.md), searches it exactly
+(:func:`matcher.bundles.search`), proves when the best bundle is optimal over the whole network
+(:func:`matcher.bundles.outside_lower_bound`, growing the pool when it cannot), and shapes each bundle with
+its members' reasons, its referral plan and why it beat the next one, in Thai and English.
 """
 
 from __future__ import annotations
@@ -11,12 +14,21 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import bundles, scoring
+from . import bundles, plan, scoring
 from .errors import Unprocessable
 
-POOL_SIZE = 4
 MAX_NEEDS = 8
 MAX_TOP_K = 10
+MAX_IDS = 100
+KINDS = ("all", "agencies")
+# The pool rule (candidate_pool): per need the POOL_PER_NEED[needs] cheapest members; the POOL_MULTI members
+# with the largest saving as the best taker of a group of needs; POOL_PARTNERS direct collaborators of
+# the leaders; the included members. Searched exactly (again with a pool POOL_GROWTH[1] times larger when
+# the request's constraints leave no bundle in it); the certificate says when the best bundle is also
+# optimal over the whole network.
+POOL_PER_NEED = {1: 8, 2: 5, 3: 4, 4: 3, 5: 2, 6: 2, 7: 2, 8: 2}
+POOL_MULTI, POOL_PARTNERS, POOL_GROWTH = 6, 3, (1, 3)
+DECIMALS = 6
 
 
 @dataclass
@@ -24,12 +36,19 @@ class MatchRequest:
     needs: list[str]
     province: str
     sector: str | None = None
+    cluster: str | None = None
     top_k: int = 3
     exclude: list[str] = field(default_factory=list)
+    include: list[str] = field(default_factory=list)
+    coordinate_with: list[str] = field(default_factory=list)
+    max_members: int | None = None
+    local_only: bool = False
+    kinds: str = "all"
+    explain: bool = False
 
 
 def parse_request(snapshot, body: dict) -> MatchRequest:
-    """Validate a match request body; errors name the field and the accepted values."""
+    """Validate a match request body; errors name the field, the bad value and the accepted values."""
     ref = snapshot.ref
     if not isinstance(body, dict):
         raise Unprocessable("The request body must be a JSON object.", field="body")
@@ -41,96 +60,454 @@ def parse_request(snapshot, body: dict) -> MatchRequest:
         raise Unprocessable(f"At most {MAX_NEEDS} needs per case; got {len(needs)}. Split the case.",
                             field="needs")
     province = ref.resolve_province(body.get("province"), field="province")
-    top_k = body.get("top_k", 3)
-    if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= MAX_TOP_K:
-        raise Unprocessable(f"top_k must be an integer from 1 to {MAX_TOP_K}; got {top_k!r}.", field="top_k")
-    sector = body.get("sector")
-    if sector is not None and not isinstance(sector, str):
-        raise Unprocessable("sector must be a string, e.g. \"food\".", field="sector")
-    exclude = body.get("exclude") or []
-    unknown = [m for m in exclude if m not in snapshot.member_index]
+    req = MatchRequest(needs=needs, province=province,
+                       sector=_optional_text(body, "sector", "\"food\""),
+                       cluster=_cluster(snapshot, body.get("cluster")),
+                       top_k=_integer(body, "top_k", 3, 1, MAX_TOP_K),
+                       max_members=_integer(body, "max_members", None, 1, MAX_NEEDS),
+                       local_only=_flag(body, "local_only"), explain=_flag(body, "explain"),
+                       kinds=_kinds(body.get("kinds", "all")))
+    for name in ("exclude", "include", "coordinate_with"):
+        setattr(req, name, _member_ids(snapshot, body, name))
+    _check_consistent(req)
+    return req
+
+
+def _optional_text(body, name, example) -> str | None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, str):
+        raise Unprocessable(f"{name} must be a string, e.g. {example}; got {value!r}.", field=name)
+    return value or None
+
+
+def _integer(body, name, default, low, high):
+    value = body.get(name, default)
+    if value is None and default is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise Unprocessable(f"{name} must be an integer from {low} to {high}; got {value!r}.", field=name)
+    return value
+
+
+def _flag(body, name) -> bool:
+    value = body.get(name, False)
+    if not isinstance(value, bool):
+        raise Unprocessable(f"{name} must be true or false; got {value!r}.", field=name, allowed=[True, False])
+    return value
+
+
+def _kinds(value) -> str:
+    if value not in KINDS:
+        raise Unprocessable(f"kinds must be one of {', '.join(KINDS)}; got {value!r}. \"agencies\" leaves "
+                            f"consultants (SPs) out.", field="kinds", allowed=list(KINDS))
+    return value
+
+
+def _cluster(snapshot, value) -> str | None:
+    if value is None:
+        return None
+    if value not in snapshot.clusters:
+        raise Unprocessable(f"Unknown cluster {value!r}; expected one of: {', '.join(sorted(snapshot.clusters))}.",
+                            field="cluster", allowed=sorted(snapshot.clusters))
+    return value
+
+
+def _member_ids(snapshot, body, name) -> list[str]:
+    ids = body.get(name) or []
+    if isinstance(ids, str) or not isinstance(ids, (list, tuple)):
+        raise Unprocessable(f"{name} must be a list of member ids, e.g. [\"A0001\", \"C0002\"].", field=name)
+    if len(ids) > MAX_IDS:
+        raise Unprocessable(f"{name} holds at most {MAX_IDS} member ids; got {len(ids)}.", field=name)
+    unknown = [str(m) for m in ids if m not in snapshot.member_index]
     if unknown:
-        raise Unprocessable(f"Unknown member id(s) in exclude: {', '.join(map(str, unknown))}.", field="exclude")
-    return MatchRequest(needs=needs, province=province, sector=sector, top_k=top_k, exclude=list(exclude))
+        raise Unprocessable(f"Unknown member id(s) in {name}: {', '.join(unknown)}. Member ids look like A0001 "
+                            f"(agency) or C0001 (consultant); see GET /api/v1/agencies.", field=name)
+    return list(dict.fromkeys(ids))
+
+
+def _check_consistent(req: MatchRequest) -> None:
+    for other in ("exclude", "coordinate_with"):
+        both = sorted(set(req.include) & set(getattr(req, other)))
+        if both:
+            raise Unprocessable(f"{', '.join(both)} cannot be both in include and in {other}; "
+                                f"{'remove it from one' if other == 'exclude' else 'members already on the case are never re-proposed'}.",
+                                field="include")
+    if req.max_members is not None and len(req.include) > req.max_members:
+        raise Unprocessable(f"include names {len(req.include)} members but max_members is {req.max_members}; "
+                            f"raise max_members or include fewer.", field="max_members")
+
+
+# -- scoring and constraints ----------------------------------------------------------------------------
+
+
+def probabilities(snapshot, req: MatchRequest) -> np.ndarray:
+    """(M, needs) chance of success under the request's constraints: 0 where a member does not offer the
+    need, has no capacity left this month (overall or for the category), is excluded or already on the
+    case, is a consultant when only agencies are wanted, or is outside the province when local_only."""
+    need_idx = [snapshot.category_index[n] for n in req.needs]
+    scorer = snapshot.scorer or scoring.hand_set_scorer()
+    cluster_sector = snapshot.clusters[req.cluster].get("sector") if req.cluster else None
+    fit = scoring.sector_fit(snapshot, req.sector, cluster_sector)
+    p = scorer.probability(snapshot, req.province, fit, need_idx)
+    allowed = snapshot.offers[:, need_idx] & (snapshot.capacity[:, need_idx] > 0)
+    return np.where(allowed & available(snapshot, req)[:, None], p, 0.0)
+
+
+def capacity_left(snapshot) -> np.ndarray:
+    """(M,) legs each member can still take this month (cached per snapshot)."""
+    left = snapshot.derived.get("capacity_left")
+    if left is None:
+        left = snapshot.derived["capacity_left"] = snapshot.capacity_left()
+    return left
+
+
+def available(snapshot, req: MatchRequest) -> np.ndarray:
+    """(M,) members the request allows, with capacity left this month."""
+    ok = capacity_left(snapshot) > 0
+    for m in req.exclude + req.coordinate_with:
+        ok[snapshot.member_index[m]] = False
+    if req.kinds == "agencies":
+        ok &= snapshot.is_agency
+    if req.local_only:
+        ok &= snapshot.member_province == snapshot.province_index[req.province]
+    return ok
+
+
+def _check_included(snapshot, req, p) -> None:
+    ok = available(snapshot, req)
+    for m in req.include:
+        i = snapshot.member_index[m]
+        if not ok[i]:
+            why = ("has no capacity left this month" if capacity_left(snapshot)[i] <= 0 else
+                   "is a consultant and kinds is \"agencies\"" if req.kinds == "agencies" and not snapshot.is_agency[i]
+                   else "is outside the enterprise's province and local_only is true")
+            raise Unprocessable(f"Included member {m} {why}; drop it from include or relax the constraint.",
+                                field="include")
+        if not (p[i] > 0).any():
+            raise Unprocessable(f"Included member {m} offers none of the needs ({', '.join(req.needs)}); every "
+                                f"bundle member takes at least one need.", field="include")
+
+
+def costs(p: np.ndarray) -> np.ndarray:
+    """c = -log p rounded to 6 decimals (the numbers the search uses are the numbers explain reports)."""
+    return np.round(bundles.neg_log(p), DECIMALS)
+
+
+# -- the pool -------------------------------------------------------------------------------------------
+
+
+def candidate_pool(cost: np.ndarray, snapshot, include_idx=(), growth: int = 1) -> list[int]:
+    """Member indices of the search pool, sorted. ``cost`` is (M, needs), inf where not allowed.
+
+    The rule (sizes times ``growth``): a bundle splits the needs into groups, one member per group, so
+    1. for each need, the ``POOL_PER_NEED`` members with the lowest c (ties by member order);
+    2. for each group of two or more needs, the member that takes the whole group most cheaply, ranked by
+       its saving over separate members ``sum_{n in S} (c(m, n) - c*(n)) - (|S| - 1) * (f + lambda * FAR)``:
+       the ``POOL_MULTI`` best;
+    3. direct collaborators of each need's two cheapest members that are among the 4 * ``POOL_PER_NEED``
+       cheapest for a need, the ``POOL_PARTNERS`` with the lowest mean excess over the cheapest c;
+    4. the members the request includes.
+    O(M * 2^needs) with numpy.
+    """
+    finite = np.isfinite(cost)
+    rows = np.flatnonzero(finite.any(axis=1))
+    N = cost.shape[1]
+    pool: set[int] = set(int(i) for i in include_idx)
+    singles = POOL_PER_NEED[N] * growth
+    for n in range(N):
+        pool.update(rows[_cheapest(cost[rows, n], singles)].tolist())
+    pool.update(_group_members(cost, rows, finite, POOL_MULTI * growth, pool))
+    leaders = set()
+    rank_ok = np.zeros_like(finite)
+    for n in range(N):
+        order = rows[_cheapest(cost[rows, n], 4 * singles)]
+        leaders.update(order[:2].tolist())
+        rank_ok[order, n] = True
+    partners = np.array(sorted(set(_partners(snapshot, sorted(leaders), rank_ok).tolist()) - pool), dtype=int)
+    if len(partners):
+        cstar = cost[rows].min(axis=0)
+        excess = np.where(finite[partners], cost[partners] - cstar, 0.0).sum(axis=1) / finite[partners].sum(axis=1)
+        pool.update(partners[np.lexsort((partners, excess))][: POOL_PARTNERS * growth].tolist())
+    return sorted(pool)
+
+
+def _group_members(cost, rows, finite, k, already) -> list[int]:
+    """The k members (not already pooled) with the largest saving as the best taker of a group of needs."""
+    N = cost.shape[1]
+    several = rows[finite[rows].sum(axis=1) >= 2]
+    if N < 2 or not len(several) or k <= 0:
+        return []
+    masks = np.array([m for m in range(1, 1 << N) if m & (m - 1)])
+    sizes = np.array([bin(m).count("1") for m in masks])
+    cstar = cost[rows].min(axis=0)
+    sums = bundles._subset_sums(cost[several] - cstar)[:, masks]
+    best = np.argmin(sums, axis=0)
+    saving = sums[best, np.arange(len(masks))] - (sizes - 1) * (bundles.FIXED_COST + bundles.LAMBDA * bundles.FAR)
+    chosen: list[int] = []
+    for j in np.lexsort((masks, saving)):
+        m = int(several[best[j]])
+        if np.isfinite(saving[j]) and m not in already and m not in chosen:
+            chosen.append(m)
+            if len(chosen) == k:
+                break
+    return chosen
+
+
+def _cheapest(column: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k lowest finite entries, cheapest first (ties by index)."""
+    idx = np.flatnonzero(np.isfinite(column))
+    if len(idx) > k:
+        idx = idx[np.argpartition(column[idx], k - 1)[:k]]
+    return idx[np.lexsort((idx, column[idx]))]
+
+
+def _partners(snapshot, leaders: list[int], rank_ok: np.ndarray) -> np.ndarray:
+    if not leaders:
+        return np.array([], dtype=int)
+    graph = snapshot.coordination().joint_graph
+    near = np.unique(np.concatenate([graph.indices[graph.indptr[i]:graph.indptr[i + 1]] for i in leaders]))
+    return near[rank_ok[near].any(axis=1)] if len(near) else near
+
+
+# -- the match ------------------------------------------------------------------------------------------
 
 
 def match(snapshot, body: dict) -> dict:
-    """Ranked bundles for a request body (see ``parse_request``)."""
+    """Ranked bundles for a request body (see ``parse_request`` and docs/ENGINE.md)."""
     req = parse_request(snapshot, body)
-    need_idx = [snapshot.category_index[n] for n in req.needs]
-    p = scoring.hand_probability(snapshot, req.province, req.sector, need_idx)
-    available = snapshot.capacity_left() > 0
-    for m in req.exclude:
-        available[snapshot.member_index[m]] = False
-    p = np.where(available[:, None], p, 0.0)
-    covered = [j for j in range(len(need_idx)) if p[:, j].max() > 0]
-    uncovered = [req.needs[j] for j in range(len(need_idx)) if j not in covered]
+    p = probabilities(snapshot, req)
+    _check_included(snapshot, req, p)
+    scorer = snapshot.scorer or scoring.hand_set_scorer()
+    covered = [j for j in range(len(req.needs)) if (p[:, j] > 0).any()]
     result = {"province": req.province, "needs": req.needs, "covered": [req.needs[j] for j in covered],
-              "uncovered": uncovered, "bundles": [], "scorer": "hand_set",
-              "synthetic": bool(snapshot.dataset.get("synthetic"))}
+              "uncovered": [req.needs[j] for j in range(len(req.needs)) if j not in covered],
+              "uncovered_reasons": [_uncovered_reason(snapshot, req, n) for j, n in enumerate(req.needs)
+                                    if j not in covered],
+              "bundles": [], "scorer": scorer.kind, "scorer_version": scorer.version,
+              "scorer_note": scorer.note, "synthetic": bool(snapshot.dataset.get("synthetic"))}
     if not covered:
         return result
-    pool_members = sorted({int(m) for j in covered for m in _top(p[:, j], POOL_SIZE)})
-    local = {m: i for i, m in enumerate(pool_members)}
-    cost = bundles.neg_log(p[np.ix_(pool_members, covered)])
-    pool = [[local[int(m)] for m in _top(p[:, j], POOL_SIZE)] for j in covered]
-    ids = [snapshot.members[m]["id"] for m in pool_members]
-    D = bundles.coordination_distances(snapshot.collaboration, ids)
-    found = bundles.search(cost, pool, D, top_k=req.top_k)
+    cost = costs(p[:, covered])
+    found, pool, coord_idx, D, certificate = _search(snapshot, req, cost)
+    if not found:
+        raise _no_bundle(snapshot, req, cost, covered)
     dist = snapshot.distance_km(req.province)
-    for rank, b in enumerate(found, start=1):
-        result["bundles"].append(_shape_bundle(snapshot, req, b, rank, pool_members, covered, ids, dist, p))
+    shaped = [_shape_bundle(snapshot, req, b, rank, pool, covered, p, coord_idx, dist)
+              for rank, b in enumerate(found[: req.top_k], start=1)]
+    if len(found) > req.top_k:
+        shaped.append(_bundle_summary(snapshot, found[req.top_k], req.top_k + 1, pool))
+    for rank, bundle in enumerate(shaped[: req.top_k]):
+        if rank + 1 < len(shaped):
+            bundle["beat"] = runner_up(bundle, shaped[rank + 1])
+    result["bundles"] = shaped[: req.top_k]
+    result["certificate"] = certificate
+    if req.explain:
+        result["explain"] = _explain(snapshot, req, pool, covered, cost, coord_idx, D, certificate)
     return result
 
 
-def _top(column: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the k highest positive entries, best first."""
-    positive = np.flatnonzero(column > 0)
-    return positive[np.argsort(-column[positive], kind="stable")][:k]
+def _search(snapshot, req, cost):
+    """Search the pool exactly (once more with a pool three times larger when the request's constraints
+    leave no bundle in it) and bound every bundle outside it. Returns (bundles, pool, coordinate member
+    indices, D, certificate)."""
+    coord_idx = [snapshot.member_index[m] for m in req.coordinate_with]
+    include_idx = [snapshot.member_index[m] for m in req.include]
+    coordination = snapshot.coordination()
+    for growth in POOL_GROWTH:
+        pool = candidate_pool(cost, snapshot, include_idx, growth)
+        D = np.round(coordination.matrix(pool + coord_idx), DECIMALS)
+        local = {m: i for i, m in enumerate(pool)}
+        found = bundles.search(cost[pool], D, fixed=np.full(len(pool), bundles.FIXED_COST), top_k=req.top_k + 1,
+                               coordinate=len(coord_idx), required=[local[m] for m in include_idx],
+                               max_members=req.max_members)
+        if found:
+            break
+    return found, pool, coord_idx, D, _certificate(snapshot, cost, pool, found, coord_idx, growth)
 
 
-def _shape_bundle(snapshot, req, b, rank, pool_members, covered, ids, dist, p):
+def _certificate(snapshot, cost, pool, found, coord_idx, growth) -> dict:
+    """Whether the best bundle is optimal over the whole network: true when no bundle that uses a member
+    outside the pool can beat it (``bundles.outside_lower_bound``)."""
+    outside = np.isfinite(cost).any(axis=1)
+    outside[pool] = False
+    bound = bundles.outside_lower_bound(cost, outside, np.full(len(cost), bundles.FIXED_COST),
+                                        snapshot.coordination().nearest,
+                                        min_members=bundles.minimum_cover_size(np.isfinite(cost)) or 1,
+                                        coordinate=bool(coord_idx))
+    return {"best_is_network_optimal": bool(found) and bound >= found[0]["J"] - 1e-9, "exact_within_pool": True,
+            "pool_size": len(pool), "pool_per_need": POOL_PER_NEED[cost.shape[1]] * growth, "growth": growth,
+            "outside_lower_bound": round(float(bound), DECIMALS) if np.isfinite(bound) else None}
+
+
+def _uncovered_reason(snapshot, req, need) -> dict:
+    j = snapshot.category_index[need]
+    label = snapshot.ref.category_by_code[need]
+    if not snapshot.offers[:, j].any():
+        return {"need": need, "th": f"ยังไม่มีสมาชิกในเครือข่ายที่ให้บริการด้าน{label['label_th']}",
+                "en": f"no member of the network offers {_in_sentence(label['label_en'])}"}
+    return {"need": need, "th": f"สมาชิกที่ให้บริการด้าน{label['label_th']}ถูกตัดออกตามเงื่อนไขของคำขอหรือไม่มีคิวว่างเดือนนี้",
+            "en": f"the members offering {_in_sentence(label['label_en'])} are left out by the request's constraints "
+                  f"or have no capacity left this month"}
+
+
+def _no_bundle(snapshot, req, cost, covered) -> Unprocessable:
+    needs = ", ".join(req.needs[j] for j in covered)
+    smallest = bundles.minimum_cover_size(np.isfinite(cost))
+    if req.max_members is not None and smallest is not None and smallest > req.max_members:
+        return Unprocessable(f"No bundle of at most {req.max_members} member(s) covers {needs}; the smallest "
+                             f"needs {smallest}. Raise max_members to {smallest} or drop needs.",
+                             field="max_members")
+    return Unprocessable(f"No bundle contains every included member ({', '.join(req.include)}) and covers "
+                         f"{needs} within max_members={req.max_members}; include fewer members or raise "
+                         f"max_members.", field="include")
+
+
+# -- shaping --------------------------------------------------------------------------------------------
+
+
+def _bundle_summary(snapshot, b, rank, pool) -> dict:
+    """What ``runner_up`` needs of a bundle that is not shown."""
+    return {"rank": rank, "members": [{"id": snapshot.members[pool[m]]["id"]} for m in b["members"]],
+            "objective": round(b["J"], DECIMALS), "terms": {k: round(v, DECIMALS) for k, v in b["terms"].items()},
+            "success_chance": round(bundles.success_chance(b["terms"]["assignment"]), 4)}
+
+
+def _shape_bundle(snapshot, req, b, rank, pool, covered, p, coord_idx, dist) -> dict:
     member_needs: dict[int, list[str]] = {}
     for n, local in enumerate(b["assignment"]):
-        member_needs.setdefault(pool_members[local], []).append(req.needs[covered[n]])
+        member_needs.setdefault(pool[local], []).append(req.needs[covered[n]])
     in_bundle = list(member_needs)
     members = []
     for m in in_bundle:
         info = snapshot.members[m]
-        partners = [snapshot.members[o]["id"] for o in in_bundle if o != m]
         members.append({
-            "id": info["id"], "type": info["type"], "kind": info.get("kind"), "name_th": info["name_th"],
-            "name_en": info["name_en"], "province": info["province"], "needs": member_needs[m],
-            "distance_km": round(float(dist[m]), 1),
+            "id": info["id"], "type": info["type"], "kind": info.get("kind"), "name": info["name_th"],
+            "name_th": info["name_th"], "name_en": info["name_en"], "province": info["province"],
+            "needs": member_needs[m], "distance_km": round(float(dist[m]), 1),
             "chance": {n: round(float(p[m, req.needs.index(n)]), 3) for n in member_needs[m]},
-            "reasons": reasons(snapshot, m, member_needs[m], float(dist[m]), partners)})
-    assignment = {req.needs[covered[n]]: snapshot.members[pool_members[local]]["id"]
-                  for n, local in enumerate(b["assignment"])}
-    return {"rank": rank, "members": members, "assignment": assignment, "objective": round(b["J"], 6),
-            "terms": {k: round(v, 6) for k, v in b["terms"].items()},
-            "success_chance": round(bundles.success_chance(b["terms"]["assignment"]), 4)}
+            "reasons": reasons(snapshot, m, member_needs[m], float(dist[m]),
+                               [o for o in in_bundle if o != m], coord_idx)})
+    assignment = {req.needs[covered[n]]: snapshot.members[pool[local]]["id"] for n, local in enumerate(b["assignment"])}
+    labels = {c: (snapshot.ref.category_by_code[c]["label_th"], snapshot.ref.category_by_code[c]["label_en"])
+              for c in assignment}
+    sector = req.sector or (snapshot.clusters[req.cluster].get("sector") if req.cluster else None)
+    return {"rank": rank, "members": members, "assignment": assignment, "objective": round(b["J"], DECIMALS),
+            "terms": {k: round(v, DECIMALS) for k, v in b["terms"].items()},
+            "success_chance": round(bundles.success_chance(b["terms"]["assignment"]), 4),
+            "plan": plan.referral_plan(assignment, prerequisites(snapshot), sector, labels)}
 
 
-def reasons(snapshot, m: int, needs: list[str], dist_km: float, partners: list[str]) -> list[dict]:
-    """Plain reasons, in Thai and English, for putting member m on these needs."""
-    left = int(snapshot.capacity_left()[m])
+def prerequisites(snapshot):
+    rules = snapshot.derived.get("prerequisites")
+    if rules is None:
+        rules = snapshot.derived["prerequisites"] = plan.load_prerequisites(None, tuple(snapshot.categories))
+    return rules
+
+
+def reasons(snapshot, m: int, needs: list[str], dist_km: float, partners: list[int], coord_idx=()) -> list[dict]:
+    """Plain reasons, in Thai and English, for putting member m on these needs: distance, capacity left
+    this month, completed referrals per need, chance per need, and past joint work with the other members
+    of the bundle (and with the members already on the case)."""
+    left = int(capacity_left(snapshot)[m])
     out = [{"code": "distance", "value": round(dist_km, 1),
-            "th": "อยู่ในจังหวัดเดียวกัน" if dist_km < 1 else f"ห่างจากจังหวัดของสถานประกอบการ {dist_km:.0f} กม.",
-            "en": "in the same province" if dist_km < 1 else f"{dist_km:.0f} km from the enterprise's province"},
+            "th": "อยู่ในจังหวัดเดียวกับสถานประกอบการ" if dist_km < 1 else
+            f"ห่างจากจังหวัดของสถานประกอบการ {dist_km:,.0f} กม.",
+            "en": "in the enterprise's province" if dist_km < 1 else f"{dist_km:,.0f} km from the enterprise's province"},
            {"code": "capacity_left", "value": left, "th": f"รับงานได้อีก {left} เรื่องในเดือนนี้",
             "en": f"capacity for {left} more cases this month"}]
     for need in needs:
         j = snapshot.category_index[need]
-        done = int(snapshot.completed[m, j])
+        done, finished = int(snapshot.completed[m, j]), int(snapshot.finished[m, j])
         label = snapshot.ref.category_by_code[need]
-        out.append({"code": "track_record", "need": need, "value": done,
-                    "th": f"ส่งต่อสำเร็จด้าน{label['label_th']} {done} เรื่อง",
-                    "en": f"{done} completed referrals in {label['label_en'].lower()}"})
-    me = snapshot.members[m]["id"]
-    for other in partners:
-        if snapshot.collaboration.has_edge(me, other):
-            joint = snapshot.collaboration[me][other]["joint"]
-            out.append({"code": "joint_work", "with": other, "value": joint,
-                        "th": f"เคยทำงานร่วมกับ {other} มาแล้ว {joint} เรื่อง",
-                        "en": f"worked with {other} on {joint} past referrals"})
+        out.append({"code": "track_record", "need": need, "value": done, "finished": finished,
+                    "th": f"ส่งต่อสำเร็จด้าน{label['label_th']} {done} จาก {finished} เรื่อง",
+                    "en": f"{done} of {finished} referrals in {_in_sentence(label['label_en'])} completed"})
+    out.extend(_joint_reasons(snapshot, m, partners, coord_idx))
     return out
+
+
+def _joint_reasons(snapshot, m, partners, coord_idx) -> list[dict]:
+    coordination = snapshot.coordination()
+    out = []
+    others = [(o, False) for o in partners] + [(o, True) for o in coord_idx]
+    for o, on_case in others:
+        joint = coordination.joint(m, o)
+        if joint:
+            other = snapshot.members[o]["id"]
+            note_th, note_en = (" (ทำงานในเรื่องนี้อยู่แล้ว)", " (already on the case)") if on_case else ("", "")
+            out.append({"code": "joint_work", "with": other, "value": joint,
+                        "th": f"เคยทำงานร่วมกับ {other}{note_th} มาแล้ว {joint} เรื่อง",
+                        "en": f"worked with {other}{note_en} on {joint} past referral{'s' if joint > 1 else ''}"})
+    if others and not out:
+        out.append({"code": "joint_work", "with": None, "value": 0,
+                    "th": "ยังไม่เคยทำงานร่วมกับสมาชิกอื่นในชุดนี้", "en": "has not worked with the other members before"})
+    return out
+
+
+def _in_sentence(label: str) -> str:
+    """An English category label inside a sentence: lower-case first letter, acronyms kept (GMP, Thai FDA)."""
+    first = label.split(" ", 1)[0]
+    return label if first.isupper() or first in ("Thai",) else label[0].lower() + label[1:]
+
+
+def runner_up(winner: dict, loser: dict) -> dict:
+    """Why ``winner`` ranks above ``loser``: the gap in J, per term, and a sentence in Thai and English."""
+    gap = {k: round(loser["terms"][k] - winner["terms"][k], DECIMALS) for k in winner["terms"]}
+    ids_w, ids_l = {m["id"] for m in winner["members"]}, {m["id"] for m in loser["members"]}
+    good_th, good_en, bad_th, bad_en = [], [], [], []
+    cw, cl = winner["success_chance"], loser["success_chance"]
+    nw, nl = len(ids_w), len(ids_l)
+    phrases = {
+        "assignment": (f"โอกาสสำเร็จทุกด้านสูงกว่า ({cw:.0%} เทียบกับ {cl:.0%})",
+                       f"a higher chance that every need is met ({cw:.0%} against {cl:.0%})",
+                       f"โอกาสสำเร็จต่ำกว่าเล็กน้อย ({cw:.0%} เทียบกับ {cl:.0%})",
+                       f"a slightly lower chance of success ({cw:.0%} against {cl:.0%})"),
+        "fixed": (f"ส่งต่อน้อยกว่า ({nw} หน่วยเทียบกับ {nl})", f"fewer hand-offs ({nw} members against {nl})",
+                  f"ส่งต่อมากกว่า ({nw} หน่วยเทียบกับ {nl})", f"more hand-offs ({nw} members against {nl})"),
+        "coordination": ("สมาชิกเคยทำงานร่วมกันใกล้ชิดกว่า", "members who have worked together more closely",
+                         "สมาชิกเคยทำงานร่วมกันน้อยกว่า", "members with less past joint work"),
+    }
+    for term, (gth, gen, bth, ben) in phrases.items():
+        if gap[term] > 1e-6:
+            good_th.append(gth)
+            good_en.append(gen)
+        elif gap[term] < -1e-6:
+            bad_th.append(bth)
+            bad_en.append(ben)
+    by = round(loser["objective"] - winner["objective"], DECIMALS)
+    th = f"ชุดที่ {winner['rank']} ดีกว่าชุดที่ {loser['rank']} (ต้นทุนรวม {winner['objective']:.2f} เทียบกับ {loser['objective']:.2f})"
+    en = (f"Bundle {winner['rank']} beats bundle {loser['rank']} (objective {winner['objective']:.2f} against "
+          f"{loser['objective']:.2f})")
+    if good_en:
+        th += ": " + "; ".join(good_th)
+        en += ": " + "; ".join(good_en)
+    if bad_en:
+        th += " แม้ว่าจะ" + "; ".join(bad_th)
+        en += ", even though it has " + "; ".join(bad_en)
+    if not good_en and not bad_en:
+        th += ": ต้นทุนเท่ากัน จัดลำดับตามรหัสสมาชิก"
+        en += ": equal objective; ranked by member ids"
+    return {"rank": loser["rank"], "members": sorted(ids_l), "by": by, "terms": gap,
+            "only_in_this": sorted(ids_w - ids_l), "only_in_runner_up": sorted(ids_l - ids_w),
+            "success_chance": cl, "th": th, "en": en}
+
+
+def _explain(snapshot, req, pool, covered, cost, coord_idx, D, certificate) -> dict:
+    ids = [snapshot.members[m]["id"] for m in pool]
+    needs = [req.needs[j] for j in covered]
+    entries = []
+    for m, member_id in zip(pool, ids):
+        need_costs = {n: float(cost[m, j]) for j, n in enumerate(needs) if np.isfinite(cost[m, j])}
+        entries.append({"member": member_id, "fixed_cost": bundles.FIXED_COST, "need_costs": need_costs})
+    return {"lambda": bundles.LAMBDA,
+            "formula": ("J = sum of need_costs[need] of the member assigned each need + sum of fixed_cost of the "
+                        "bundle's members + lambda * (weight of the minimum spanning tree over the bundle's "
+                        "members and coordinate_with, on coordination.distance); need_costs are -ln p"),
+            "pool": entries,
+            "coordination": {"members": ids + list(req.coordinate_with),
+                             "distance": [[float(x) for x in row] for row in D], "far": bundles.FAR},
+            "coordinate_with": list(req.coordinate_with),
+            "pool_rule": {"per_need": certificate["pool_per_need"],
+                          "multi_need": POOL_MULTI * certificate["growth"],
+                          "collaborators": POOL_PARTNERS * certificate["growth"]},
+            "certificate": certificate}

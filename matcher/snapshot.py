@@ -37,8 +37,11 @@ class Snapshot:
     value_baht: np.ndarray      # (M, C) value created in history
     collaboration: nx.Graph     # member ids; edge attrs joint, completed
     dataset: dict = field(default_factory=dict)
+    clusters: dict = field(default_factory=dict)  # cluster id -> row (sector, province, cda_member_id)
+    scorer: object = None       # matcher.scoring.LinearScorer: the learned model stored, or hand-set weights
 
     def __post_init__(self):
+        self.derived: dict = {}  # engine caches keyed by name (scorer logits, sector fit, coordination)
         self.member_index = {m["id"]: i for i, m in enumerate(self.members)}
         self.category_index = {c: i for i, c in enumerate(self.categories)}
         self.province_index = {p: i for i, p in enumerate(self.province_codes)}
@@ -57,13 +60,25 @@ class Snapshot:
         """(M,) km from the given province's seat to each member's province seat."""
         return self.province_distance[self.province_index[province_code], self.member_province]
 
+    def coordination(self):
+        """Coordination distances between members (``matcher.bundles.Coordination``), built on first use
+        and carried over to the next snapshot while the collaboration graph is unchanged."""
+        coord = self.derived.get("coordination")
+        if coord is None:
+            from .bundles import Coordination
+            coord = self.derived["coordination"] = Coordination(self.collaboration, [m["id"] for m in self.members])
+        return coord
+
     def capacity_left(self) -> np.ndarray:
         """(M,) monthly capacity (all categories) minus open legs; never below zero."""
         return np.maximum(self.capacity_total - self.load, 0)
 
 
-def build_snapshot(db, ref: Reference) -> Snapshot:
-    """Read the store once and build the arrays and the collaboration graph."""
+def build_snapshot(db, ref: Reference, previous: Snapshot | None = None) -> Snapshot:
+    """Read the store once and build the arrays and the collaboration graph (reusing ``previous``'s
+    coordination distances when the collaborations did not change)."""
+    from .scoring import MODEL_NAME, scorer_from_model
+    from .store import models
     version = data_version(db)
     members = directory.all_members(db)
     categories = list(ref.category_codes)
@@ -90,14 +105,21 @@ def build_snapshot(db, ref: Reference) -> Snapshot:
             for m in members]
     for m in lean:
         m["sectors"] = set(m["sectors"])
-    return Snapshot(
+    collaborations = history.collaborations(db)
+    snapshot = Snapshot(
         version=version, ref=ref, members=lean, categories=categories,
         province_codes=[p["code"] for p in provinces], offers=offers, specialisation=spec, capacity=cap,
         load=load, member_province=np.array([p_index[m["province"]] for m in members], dtype=int),
         province_distance=distance_matrix(provinces), finished=finished, completed=completed,
-        value_baht=value, collaboration=collaboration_graph([m["id"] for m in members],
-                                                            history.collaborations(db)),
-        dataset=directory.dataset_info(db))
+        value_baht=value, collaboration=collaboration_graph([m["id"] for m in members], collaborations),
+        dataset=directory.dataset_info(db), clusters={c["id"]: c for c in directory.clusters(db)},
+        scorer=scorer_from_model(models.latest_model(db, MODEL_NAME)))
+    key = (tuple(m["id"] for m in lean), tuple((r["u"], r["v"], r["joint"]) for r in collaborations))
+    snapshot.derived["collaboration_key"] = hash(key)
+    if (previous is not None and previous.derived.get("collaboration_key") == snapshot.derived["collaboration_key"]
+            and "coordination" in previous.derived):
+        snapshot.derived["coordination"] = previous.derived["coordination"]
+    return snapshot
 
 
 class SnapshotCache:
@@ -115,7 +137,7 @@ class SnapshotCache:
             return snap
         with self._lock:
             if self._snapshot is None or self._snapshot.version != version:
-                self._snapshot = build_snapshot(db, self.ref)
+                self._snapshot = build_snapshot(db, self.ref, previous=self._snapshot)
             return self._snapshot
 
 

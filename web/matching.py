@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from apiflask import APIBlueprint
 
-from matcher.matching import match as match_bundles
+from matcher.errors import Unprocessable
+from matcher.matching import MAX_NEEDS, match as match_bundles
 
-from .context import get_snapshot
+from .context import engine, get_reference, get_snapshot
 from .schemas import MatchIn
 
 bp = APIBlueprint("matching", __name__, tag="Matching")
@@ -17,7 +18,33 @@ bp = APIBlueprint("matching", __name__, tag="Matching")
 def match(body):
     """Recommend bundles of members that together cover every need the network can cover.
 
-    Each bundle lists its members with the needs each covers and plain reasons in Thai and English
-    (distance, capacity left, track record, past joint work); needs nobody offers are listed as uncovered.
+    Bundles minimise J = sum of -ln p over the assignment + a hand-off cost per member + lambda * the
+    minimum spanning tree of the members on the collaboration graph (docs/ENGINE.md). Each bundle lists
+    its members with the needs each takes and reasons in Thai and English (distance, capacity left,
+    track record, past joint work), its chance of success, its referral plan (who first, what runs in
+    parallel) and why it beat the next bundle; needs nobody can take are listed as uncovered. With
+    "explain": true the response also holds the candidate pool, every cost and the coordination
+    distances, so that anyone can recompute each bundle's J and check that none in the pool is better.
+    With "text" instead of "needs" the text is classified first; the response holds the needs used and
+    the classification ("intake").
     """
-    return match_bundles(get_snapshot(), body)
+    intake = _needs_from_text(body) if not body.get("needs") else None
+    result = match_bundles(get_snapshot(), body)
+    return {**result, "intake": intake} if intake else result
+
+
+def _needs_from_text(body: dict) -> dict:
+    """With "text" instead of "needs": classify it, put its needs (and its province, if none was given)
+    into the body, and return the classification."""
+    if "text" not in body:
+        raise Unprocessable("Give needs (service category codes, GET /api/v1/taxonomy) or text (what the "
+                            "enterprise says, to classify).", field="needs",
+                            allowed=list(get_reference().category_codes))
+    intake = engine().intake.classify(body["text"])
+    body["needs"] = [n["code"] for n in intake["needs"]][:MAX_NEEDS]
+    if not body["needs"]:
+        raise Unprocessable("The text names no service need the classifier recognises (ไม่พบความต้องการบริการใน"
+                            "ข้อความ); describe the problem in more detail or give needs explicitly.", field="text")
+    if not body.get("province") and intake["province"]:
+        body["province"] = intake["province"]
+    return intake

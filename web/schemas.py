@@ -13,7 +13,7 @@ from apiflask.validators import Length, OneOf, Range
 
 class Page(Schema):
     limit = Integer(load_default=50, validate=Range(1, 500), metadata={"description": "page size (1-500)"})
-    offset = Integer(load_default=0, validate=Range(0), metadata={"description": "rows to skip"})
+    offset = Integer(load_default=0, validate=Range(0, 2 ** 31 - 1), metadata={"description": "rows to skip"})
 
 
 class MemberQuery(Page):
@@ -23,15 +23,42 @@ class MemberQuery(Page):
     kind = String(metadata={"description": "agency kind code (agencies only)"})
 
 
+class IntakeIn(Schema):
+    text = String(required=True, metadata={
+        "description": "what the enterprise says, in Thai or English (1-2000 characters)",
+        "example": "ขนมเปี๊ยะขึ้นราภายใน 3 วัน ส่งไปขายต่างจังหวัดไม่ได้"})
+
+
 class MatchIn(Schema):
-    needs = List(String(validate=Length(1, 64)), required=True, validate=Length(1, 8),
-                 metadata={"description": "service category codes (1-8)", "example": ["gmp_haccp", "loan"]})
-    province = String(required=True, validate=Length(1, 100),
-                      metadata={"description": "the enterprise's province: code, English or Thai name",
+    needs = List(String(validate=Length(1, 64)), validate=Length(1, 8),
+                 metadata={"description": "service category codes (1-8); or give text instead",
+                           "example": ["gmp_haccp", "loan"]})
+    text = String(metadata={"description": "instead of needs: what the enterprise says (Thai or English); it is "
+                                          "classified (POST /api/v1/intake/classify) and its needs are matched",
+                            "example": "มีเลข อย. แล้ว แต่ห้างขอ GMP"})
+    province = String(validate=Length(1, 100),
+                      metadata={"description": "the enterprise's province: code, English or Thai name (with text, "
+                                               "the province the text names is used when this is absent)",
                                 "example": "เชียงใหม่"})
     sector = String(validate=Length(0, 64), allow_none=True,
                     metadata={"description": "the enterprise's sector, e.g. food", "example": "food"})
     top_k = Integer(load_default=3, validate=Range(1, 10), metadata={"description": "bundles to return"})
+    cluster = String(validate=Length(1, 64), allow_none=True,
+                     metadata={"description": "the enterprise's SME cluster id (its sector counts for sector fit)",
+                               "example": "herbs"})
     exclude = List(String(validate=Length(1, 32)), load_default=list, validate=Length(0, 100),
                    metadata={"description": "member ids that must not be in any bundle"})
-    explain = Boolean(load_default=False, metadata={"description": "return the pool and every objective term"})
+    include = List(String(validate=Length(1, 32)), load_default=list, validate=Length(0, 8),
+                   metadata={"description": "member ids that must be in every bundle (each takes at least one need)"})
+    coordinate_with = List(String(validate=Length(1, 32)), load_default=list, validate=Length(0, 20),
+                           metadata={"description": "members already working on the case: they count in the "
+                                                    "coordination term, take no need and are never proposed"})
+    max_members = Integer(allow_none=True, validate=Range(1, 8),
+                          metadata={"description": "largest bundle (members); default: no limit"})
+    local_only = Boolean(load_default=False,
+                         metadata={"description": "only members in the enterprise's own province"})
+    kinds = String(load_default="all", validate=OneOf(["all", "agencies"]),
+                   metadata={"description": "all: agencies and consultants; agencies: agencies (BDSPs) only"})
+    explain = Boolean(load_default=False,
+                      metadata={"description": "also return the candidate pool, every objective term and the "
+                                               "coordination distances, to recompute and check each bundle"})

@@ -79,6 +79,52 @@ MIGRATIONS: list[list[str]] = [
         """CREATE TABLE demo_truth (
             leg_id INTEGER PRIMARY KEY REFERENCES referral_legs(id), p_success REAL NOT NULL)""",
     ],
+    # 1 -> 2: desk accounts for the web pages (passwords stored only as salted hashes).
+    [
+        """CREATE TABLE users (
+            id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            password_hash TEXT NOT NULL, role TEXT NOT NULL CHECK (role IN ('desk', 'member', 'analyst', 'admin')),
+            member_id TEXT REFERENCES members(id), desk TEXT, province TEXT REFERENCES provinces(code),
+            name TEXT, demo INTEGER NOT NULL DEFAULT 0, active INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL, last_sign_in_at TEXT,
+            CHECK (role != 'member' OR member_id IS NOT NULL))""",
+    ],
+    # 2 -> 3: programme budget per province and year (baht), for value per baht in the KPIs.
+    [
+        """CREATE TABLE budgets (
+            province TEXT NOT NULL REFERENCES provinces(code), year INTEGER NOT NULL CHECK (year BETWEEN 1990 AND 2100),
+            baht REAL NOT NULL CHECK (baht >= 0), source TEXT, synthetic INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (province, year))""",
+    ],
+    # 3 -> 4: referral lifecycle: API keys (hashed), the personal-data read log, re-matched legs,
+    # the request fingerprint behind Idempotency-Key.
+    [
+        """CREATE TABLE api_keys (
+            id INTEGER PRIMARY KEY, prefix TEXT NOT NULL UNIQUE, key_hash TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('desk', 'member', 'analyst', 'admin')),
+            member_id TEXT REFERENCES members(id), desk TEXT, name TEXT, created_at TEXT NOT NULL,
+            revoked_at TEXT,
+            CHECK (role != 'member' OR member_id IS NOT NULL), CHECK (role != 'desk' OR desk IS NOT NULL))""",
+        """CREATE TABLE personal_data_reads (
+            id INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, role TEXT NOT NULL, key_id INTEGER,
+            referral_id INTEGER REFERENCES referrals(id), enterprise_id INTEGER REFERENCES enterprises(id),
+            fields TEXT NOT NULL, action TEXT NOT NULL)""",
+        """CREATE INDEX idx_personal_reads_referral ON personal_data_reads(referral_id)""",
+        """CREATE TRIGGER personal_data_reads_no_update BEFORE UPDATE ON personal_data_reads
+            BEGIN SELECT RAISE(ABORT, 'the personal-data read log is append-only'); END""",
+        """CREATE TRIGGER personal_data_reads_no_delete BEFORE DELETE ON personal_data_reads
+            BEGIN SELECT RAISE(ABORT, 'the personal-data read log is append-only'); END""",
+        """ALTER TABLE referral_legs ADD COLUMN replaces_leg_id INTEGER REFERENCES referral_legs(id)""",
+        """ALTER TABLE referrals ADD COLUMN request_hash TEXT""",
+        """CREATE INDEX idx_referrals_desk ON referrals(desk, created_at)""",
+        """CREATE INDEX idx_cases_enterprise ON cases(enterprise_id)""",
+    ],
+    # 4 -> 5: trained models of the engine (the success scorer), versioned, with what they were trained on.
+    [
+        """CREATE TABLE models (
+            id INTEGER PRIMARY KEY, name TEXT NOT NULL, version INTEGER NOT NULL, created_at TEXT NOT NULL,
+            params TEXT NOT NULL, trained_on TEXT NOT NULL, metrics TEXT, UNIQUE (name, version))""",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

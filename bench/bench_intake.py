@@ -1,0 +1,110 @@
+"""Intake benchmark: training time, model load time and classification latency.
+
+    .venv/bin/python bench/bench_intake.py
+
+Trains the model on data/intake/ into a temporary file, then measures in the same run:
+
+* load: ``load_model`` in a fresh Python process (imports included) and in-process, against the baseline of
+  building PyThaiNLP's full 62,000-word dictionary trie (what the load would cost without the domain
+  dictionary);
+* classify: ``IntakeModel.classify`` over every corpus text after one warm-up pass (median, p95, max), against
+  the baseline of tokenising the same texts alone with ``word_tokenize(engine="newmm")``.
+
+Prints the figures and the ratios. Run by hand; not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from matcher.intake import _offline_pythainlp, load_model, read_corpus, train_model  # noqa: E402
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f} ms"
+
+
+def cold_load_seconds(path: Path, runs: int) -> tuple[float, float]:
+    """(median seconds inside a fresh process to import matcher.intake, load the model and classify once,
+    median wall-clock seconds of a fresh interpreter that does nothing) over ``runs`` processes."""
+    load = ("import time; t = time.perf_counter(); from matcher.intake import load_model; m = load_model(%r); "
+            "m.classify('ขนม'); print(time.perf_counter() - t)" % str(path))
+    inside, bare = [], []
+    for _ in range(runs):
+        res = subprocess.run([sys.executable, "-c", load], cwd=ROOT, capture_output=True, text=True,
+                             env=os.environ | {"PYTHONPATH": str(ROOT)}, check=True)
+        inside.append(float(res.stdout.strip().splitlines()[-1]))
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        bare.append(time.perf_counter() - start)
+    return statistics.median(inside), statistics.median(bare)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="fresh processes for the cold load")
+    args = parser.parse_args()
+
+    start = time.perf_counter()
+    model = train_model()
+    train_s = time.perf_counter() - start
+    with tempfile.TemporaryDirectory() as tmp:
+        path = model.save(Path(tmp) / "intake.joblib")
+        size_kb = path.stat().st_size / 1024
+        start = time.perf_counter()
+        loaded = load_model(path)
+        loaded.classify("ขนม")                       # builds the tokenizer's trie
+        warm_load_s = time.perf_counter() - start
+        cold_s, bare_s = cold_load_seconds(path, args.runs)
+
+    _offline_pythainlp()
+    from pythainlp.corpus import thai_words
+    from pythainlp.tokenize import word_tokenize
+    from pythainlp.util import Trie
+    start = time.perf_counter()
+    Trie(thai_words())
+    full_trie_s = time.perf_counter() - start
+
+    texts = [r["text"] for r in read_corpus()]
+    for text in texts:                               # warm-up
+        loaded.classify(text)
+    per_text = []
+    for text in texts:
+        t = time.perf_counter()
+        loaded.classify(text)
+        per_text.append(time.perf_counter() - t)
+    tokenize = []
+    word_tokenize("ขนม", engine="newmm")
+    for text in texts:
+        t = time.perf_counter()
+        word_tokenize(text, engine="newmm", keep_whitespace=False)
+        tokenize.append(time.perf_counter() - t)
+    per_text.sort()
+    med, p95 = statistics.median(per_text), per_text[int(0.95 * (len(per_text) - 1))]
+    tok_med = statistics.median(tokenize)
+
+    print(f"corpus: {len(texts)} texts, mean {sum(map(len, texts)) / len(texts):.0f} characters")
+    print(f"train: {train_s:.1f} s ({model.info['train_rows']} train-split texts); model file {size_kb:.0f} KB")
+    print(f"load, fresh process (imports + load + first classify): {cold_s:.3f} s "
+          f"(plus interpreter start-up, {bare_s:.3f} s for an empty one)")
+    print(f"load, in process (load + trie of {len(loaded.scorer.dictionary)} words): {warm_load_s:.3f} s; "
+          f"baseline: PyThaiNLP full-dictionary trie alone {full_trie_s:.3f} s "
+          f"(ratio {full_trie_s / warm_load_s:.1f}x)")
+    print(f"classify after warm-up: median {_ms(med)}, p95 {_ms(p95)}, max {_ms(per_text[-1])}")
+    print(f"baseline: newmm tokenising alone, median {_ms(tok_med)} (classify / tokenise = {med / tok_med:.1f}x)")
+    print(f"targets: load < 1 s -> {'met' if cold_s < 1 else 'NOT met'}; "
+          f"classify < 5 ms -> {'met' if p95 < 0.005 else 'NOT met'} (p95)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""Engine commands: train and evaluate the success scorer, allocate a batch of cases.
+
+JSON goes to stdout, progress to stderr (``--quiet`` turns it off); engine errors become ClickExceptions.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+
+from matcher.errors import RismepError
+
+
+def _echo_json(data) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _snapshot(db):
+    from matcher.reference import load_reference
+    from matcher.snapshot import build_snapshot
+    return build_snapshot(db, load_reference(current_app.config["DATA_DIR"]))
+
+
+def _open():
+    from matcher.store import open_db
+    return open_db(current_app.config["DATABASE"])
+
+
+def _training_inputs(db, quiet: bool):
+    from matcher.store import history, models
+    if not quiet:
+        click.echo("reading the referral history ...", err=True)
+    snapshot = _snapshot(db)
+    truth = history.demo_truth(db) if db["demo_truth"].exists() else {}
+    return snapshot, models.training_legs(db), truth
+
+
+@click.command("train-scorer")
+@click.option("--force", is_flag=True, help="store the model even when it does not beat the hand-set weights "
+                                            "on the held-out legs")
+@click.option("--quiet", is_flag=True, help="print nothing on stderr")
+def train_scorer(force, quiet):
+    """Fit the success scorer on every finished referral leg and store it as a new model version.
+
+    Running services pick the new version up on their next request. When the history is too thin
+    (fewer than 200 finished legs, fewer than 30 of either outcome, or a model fitted on the earliest 80 %
+    of legs that does not beat the hand-set weights on the latest 20 %) nothing is stored (unless
+    --force) and the hand-set weights stay in use. Prints the model version, what it was trained on and its held-out
+    evaluation (trained on the earliest 80 % of legs, scored on the latest 20 %).
+
+    Example: flask --app api train-scorer
+    """
+    from matcher import scoring
+    from matcher.store import models
+    db = _open()
+    try:
+        snapshot, legs, truth = _training_inputs(db, quiet)
+        if not quiet:
+            click.echo(f"fitting on {len(legs)} legs ...", err=True)
+        out = scoring.train(snapshot, legs, truth, force=force)
+        if "fallback" in out:
+            _echo_json({"stored": False, "scorer": "hand_set", "reason": out["fallback"], "metrics": out["metrics"]})
+            return
+        row = models.save_model(db, scoring.MODEL_NAME, params=out["params"], trained_on=out["trained_on"],
+                                metrics=out["metrics"])
+        learned = scoring.scorer_from_model(row)
+        _echo_json({"stored": True, "scorer": "learned", "name": row["name"], "version": row["version"],
+                    "trained_on": row["trained_on"], "metrics": row["metrics"],
+                    "coefficients": scoring.coefficients(learned)})
+    except RismepError as e:
+        raise click.ClickException(e.message) from e
+    finally:
+        db.close()
+
+
+@click.command("evaluate-scorer")
+@click.option("--holdout", type=click.FloatRange(0.05, 0.5), default=0.2, show_default=True,
+              help="share of the latest legs (by time sent) held out for scoring")
+@click.option("--quiet", is_flag=True, help="print nothing on stderr")
+def evaluate_scorer(holdout, quiet):
+    """Compare the learned scorer, the hand-set weights and (on synthetic data) the hidden truth.
+
+    Trains on the earliest legs and reports ROC AUC, Brier score, log loss and calibration error on the
+    latest ones, per leg. Stores nothing.
+
+    Example: flask --app api evaluate-scorer --holdout 0.2
+    """
+    from matcher import scoring
+    db = _open()
+    try:
+        snapshot, legs, truth = _training_inputs(db, quiet)
+        data = scoring.training_set(snapshot, legs)
+        if not len(data["y"]):
+            raise click.ClickException("No finished referral legs to evaluate on.")
+        _echo_json({"dataset": snapshot.dataset.get("name"), "synthetic": bool(snapshot.dataset.get("synthetic")),
+                    "scorer_in_use": snapshot.scorer.describe(),
+                    **scoring.evaluate(data, truth, holdout=holdout)})
+    finally:
+        db.close()
+
+
+@click.command("allocate")
+@click.argument("cases", type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
+              help="write the bundles to OUT.csv and OUT.json (default: next to CASES, with .bundles)")
+@click.option("--compare/--no-compare", default=True, show_default=True,
+              help="also allocate the cases one at a time (greedy) and each as if alone, and compare")
+@click.option("--solver", type=click.Choice(["ortools", "networkx"]), default="ortools", show_default=True,
+              help="min-cost flow solver (networkx is much slower; for comparison)")
+@click.option("--quiet", is_flag=True, help="no progress bar on stderr")
+def allocate(cases, out, compare, solver, quiet):
+    """Allocate a CSV of cases jointly under the members' monthly capacities.
+
+    CASES has a header ``enterprise,province,needs`` and optionally ``sector`` and ``case``; needs are
+    category codes separated by spaces or semicolons. Writes one bundle per case to OUT.csv and OUT.json
+    and prints the summary (total objective, cases fully covered, capacity overflows, idle members,
+    largest unserved needs by province), with the greedy comparison unless --no-compare.
+
+    Example: flask --app api allocate cases.csv --out /tmp/allocation
+    """
+    from matcher import allocation
+    db = _open()
+    try:
+        snapshot = _snapshot(db)
+        try:
+            batch = allocation.read_cases(Path(cases).read_text(encoding="utf-8"), snapshot.ref)
+        except RismepError as e:
+            raise click.ClickException(e.message) from e
+        prefix = Path(out) if out else Path(cases).with_suffix(".bundles")
+
+        def bar(label):
+            def progress(items):
+                if quiet:
+                    return items
+                return _bar(items, label)
+            return progress
+
+        result = allocation.allocate(snapshot, batch, solver=solver, progress=bar("splitting cases into legs"))
+        prefix.parent.mkdir(parents=True, exist_ok=True)
+        with open(f"{prefix}.csv", "w", encoding="utf-8", newline="") as handle:
+            allocation.write_bundles_csv(result["bundles"], handle)
+        Path(f"{prefix}.json").write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+        report = {"written": [f"{prefix}.csv", f"{prefix}.json"], "joint": result["summary"]}
+        if compare:
+            report["one_at_a_time"] = allocation.allocate_sequentially(
+                snapshot, batch, progress=bar("one at a time"))["summary"]
+            report["each_alone"] = allocation.allocate_independently(
+                snapshot, batch, progress=bar("each case alone"))["summary"]
+        _echo_json(report)
+    finally:
+        db.close()
+
+
+def _bar(items, label):
+    items = list(items)
+    with click.progressbar(items, label=label, file=sys.stderr) as progress:
+        yield from progress
+
+
+commands = [train_scorer, evaluate_scorer, allocate]

@@ -1,0 +1,91 @@
+"""Intake commands: train the text classifier and evaluate it on the held-out test split."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import click
+from flask import current_app
+
+from matcher.errors import RismepError
+
+
+def _echo_json(data) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _note(quiet: bool, message: str) -> None:
+    if not quiet:
+        click.echo(message, err=True)
+
+
+@click.command("train-intake")
+@click.option("--corpus", "corpus_dir", type=click.Path(file_okay=False, exists=True), default=None,
+              help="folder of corpus_*.csv and lexicon.csv (default: data/intake)")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None,
+              help="where to save the model (default: the INTAKE_MODEL setting, data/models/intake.joblib)")
+@click.option("--seed", type=int, default=0, show_default=True, help="seed of the threshold folds")
+@click.option("--quiet", is_flag=True, help="print nothing on stderr")
+def train_intake(corpus_dir, out_path, seed, quiet):
+    """Train the intake classifier on the corpus's train split and save it with its version and data hash.
+
+    Example: flask --app api train-intake
+    """
+    from matcher.intake import train_model
+    path = Path(out_path or current_app.config["INTAKE_MODEL"])
+    _note(quiet, f"training the intake classifier on {corpus_dir or 'data/intake'} ...")
+    start = time.perf_counter()
+    try:
+        model = train_model(corpus_dir, seed=seed)
+    except RismepError as error:
+        raise click.ClickException(error.message) from error
+    model.save(path)
+    _echo_json({"path": str(path), "version": model.version, "data_hash": model.data_hash,
+                "trained_at": model.trained_at, "seconds": round(time.perf_counter() - start, 2),
+                "size_kb": round(path.stat().st_size / 1024, 1), **model.info})
+
+
+@click.command("evaluate-intake")
+@click.option("--corpus", "corpus_dir", type=click.Path(file_okay=False, exists=True), default=None,
+              help="folder of corpus_*.csv and lexicon.csv (default: data/intake)")
+@click.option("--model", "model_path", type=click.Path(dir_okay=False), default=None,
+              help="model file (default: the INTAKE_MODEL setting; trained first if absent or stale)")
+@click.option("--cv-folds", type=click.IntRange(0, 20), default=5, show_default=True,
+              help="folds of cross-validation on the train split (0: skip it)")
+@click.option("--quiet", is_flag=True, help="print nothing on stderr")
+def evaluate_intake(corpus_dir, model_path, cv_folds, quiet):
+    """Evaluate the intake classifier on the held-out test split (never used in training or tuning).
+
+    Prints micro and macro F1, per-category precision, recall and F1, the most frequent confusions and
+    per-language figures as JSON, plus cross-validation of the same training on the train split. A short
+    summary goes to stderr.
+
+    Example: flask --app api evaluate-intake --cv-folds 5
+    """
+    from matcher.intake import evaluate_model, load_or_train
+    try:
+        model = load_or_train(model_path or current_app.config["INTAKE_MODEL"], corpus_dir)
+        _note(quiet, f"evaluating model {model.version} ({model.data_hash[:12]}) ...")
+        report = evaluate_model(model, corpus_dir, cv_folds=cv_folds)
+    except RismepError as error:
+        raise click.ClickException(error.message) from error
+    _echo_json(report)
+    _note(quiet, summary(report))
+
+
+def summary(report: dict) -> str:
+    """A few lines for people: the headline figures and the weakest categories."""
+    test = report["test"]
+    lines = [f"test split: {test['rows']} texts, macro F1 {test['macro']['f1']:.3f}, "
+             f"micro F1 {test['micro']['f1']:.3f}"]
+    if "cross_validation" in report:
+        cv = report["cross_validation"]
+        lines.append(f"{cv['folds']}-fold CV on train: macro F1 {cv['macro_f1']:.3f} (sd {cv['macro_f1_std']:.3f})")
+    weakest = sorted(test["per_category"].items(), key=lambda kv: kv[1]["f1"])[:5]
+    lines.append("weakest: " + ", ".join(f"{code} {v['f1']:.2f}" for code, v in weakest))
+    return "\n".join(lines)
+
+
+commands = [train_intake, evaluate_intake]

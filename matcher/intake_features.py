@@ -1,0 +1,370 @@
+"""The learned part of intake: features from analysed texts and the multi-label estimator that learns them.
+
+:class:`IntakeClassifier` follows scikit-learn's estimator contract (``__init__`` only stores its
+parameters, ``fit`` returns ``self``, learned attributes end in ``_``). ``X`` is a sequence of texts and
+``Y`` a 0/1 matrix with one column per category. Features:
+
+* TF-IDF (sublinear, L2) of word unigrams and bigrams from PyThaiNLP's ``newmm`` tokens;
+* TF-IDF of character n-grams inside space-separated chunks (``char_wb``, 2-4 by default), which carry
+  Thai spelling variants and words the dictionary does not know;
+* lexicon indicators ``LEX_<code>`` (a term of the category, not denied) and ``NEG_<code>`` (only denied
+  terms), and ``NOTHING_NEEDED`` (the visit is a thank-you or a progress report), times ``lexicon_weight``.
+
+Negated and already-done scopes are masked out of the n-grams (see :mod:`matcher.intake`). One logistic
+regression per category (``class_weight="balanced"``); each category's decision threshold is the one that
+maximises its F1 on out-of-fold predictions of the training data (``threshold_folds``-fold), smoothed over
+neighbouring thresholds so that it does not sit on a single lucky value.
+
+Only training and evaluation import this module (and scikit-learn); classification uses the compact
+:class:`matcher.intake.LinearScorer` made by :meth:`IntakeClassifier.to_scorer`.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections import Counter
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import precision_recall_fscore_support
+from sklearn.model_selection import KFold
+from sklearn.utils.validation import check_is_fitted
+
+from .intake import (Lexicon, LinearScorer, Tokenizer, analyse, lexicon_features, normalised, pythainlp_words,
+                     read_lexicon)
+
+# The parameters train_model uses, chosen by 5-fold cross-validation on the train split only.
+DEFAULT_PARAMS = {"C": 4.0, "word_ngram_max": 1, "char_ngram_range": (2, 4), "char_min_df": 2,
+                  "lexicon_weight": 0.5, "threshold_folds": 5}
+THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.01), 2)
+FREQUENT_WORDS = 3000
+_THAI_WORD = re.compile(r"^[\u0e01-\u0e5b.]+$")
+
+
+def _word_terms(a):
+    return a.word_terms
+
+
+def _char_grams(a):
+    return a.char_grams
+
+
+class IntakeClassifier(ClassifierMixin, BaseEstimator):
+    """Multi-label text classifier: texts -> 0/1 per category (see the module docstring).
+
+    Parameters
+    ----------
+    categories : list of str or None
+        Names of ``Y``'s columns (default ``"0", "1", ...``); lexicon terms of other categories are ignored.
+    lexicon : list of (term, category, kind) or None
+        The curated lexicon (default: ``data/intake/lexicon.csv``).
+    C : float
+        Inverse regularisation strength of each logistic regression.
+    word_ngram_max : int
+        Longest word n-gram.
+    char_ngram_range : (int, int)
+        Character n-gram lengths.
+    char_min_df : int
+        Character n-grams in fewer training texts are dropped.
+    lexicon_weight : float
+        Value of a present lexicon indicator.
+    threshold_folds : int
+        Folds for the out-of-fold thresholds; 0 or 1 keeps 0.5 for every category.
+    random_state : int
+        Seed of the fold split.
+    """
+
+    def __init__(self, categories=None, lexicon=None, C=4.0, word_ngram_max=2, char_ngram_range=(2, 4),
+                 char_min_df=2, lexicon_weight=1.0, threshold_folds=5, random_state=0):
+        self.categories = categories
+        self.lexicon = lexicon
+        self.C = C
+        self.word_ngram_max = word_ngram_max
+        self.char_ngram_range = char_ngram_range
+        self.char_min_df = char_min_df
+        self.lexicon_weight = lexicon_weight
+        self.threshold_folds = threshold_folds
+        self.random_state = random_state
+
+    # -- fitting -----------------------------------------------------------------------------------------
+
+    def fit(self, X, Y):
+        """Learn the dictionary, vocabularies, coefficients and thresholds from texts ``X`` and 0/1 ``Y``."""
+        X, Y = _checked_xy(X, Y)
+        self.classes_ = np.array(list(self.categories) if self.categories is not None
+                                 else [str(i) for i in range(Y.shape[1])])
+        if len(self.classes_) != Y.shape[1]:
+            raise ValueError(f"categories has {len(self.classes_)} names but Y has {Y.shape[1]} columns.")
+        self.lexicon_ = Lexicon(self.lexicon if self.lexicon is not None else read_lexicon())
+        self.dictionary_ = domain_dictionary(X, self.lexicon_)
+        self.tokenizer_ = Tokenizer(self.dictionary_)
+        analyses = [self._analyse(x) for x in X]
+        self._fit_analysed(analyses, Y)
+        if self.threshold_folds and self.threshold_folds > 1:
+            P = self._out_of_fold(analyses, Y)
+            self.thresholds_ = np.array([best_threshold(Y[:, k], P[:, k]) for k in range(Y.shape[1])])
+        else:
+            self.thresholds_ = np.full(Y.shape[1], 0.5)
+        return self
+
+    def _analyse(self, text):
+        return analyse(text, self.tokenizer_, self.lexicon_, word_ngram_max=self.word_ngram_max,
+                       char_ngram_range=tuple(self.char_ngram_range))
+
+    def _fit_analysed(self, analyses, Y):
+        self.word_vectorizer_ = TfidfVectorizer(analyzer=_word_terms, sublinear_tf=True, dtype=np.float64)
+        self.char_vectorizer_ = TfidfVectorizer(analyzer=_char_grams, sublinear_tf=True, dtype=np.float64,
+                                                min_df=self.char_min_df)
+        self.word_vectorizer_.fit(analyses)
+        self.char_vectorizer_.fit(analyses)
+        M = self._matrix(analyses)
+        coef, intercept = [], []
+        for k in range(Y.shape[1]):
+            w, b = _fit_one(M, Y[:, k], self.C)
+            coef.append(w)
+            intercept.append(b)
+        self.coef_ = np.vstack(coef)
+        self.intercept_ = np.array(intercept)
+        self.n_features_ = M.shape[1]
+
+    def _matrix(self, analyses):
+        index = {c: i for i, c in enumerate(self.classes_)}
+        rows, cols, vals = [], [], []
+        for i, a in enumerate(analyses):
+            idx, val = lexicon_features(a, index, self.lexicon_weight)
+            rows += [i] * len(idx)
+            cols += idx.tolist()
+            vals += val.tolist()
+        L = sp.csr_matrix((vals, (rows, cols)), shape=(len(analyses), 2 * len(self.classes_) + 1))
+        return sp.hstack([self.word_vectorizer_.transform(analyses), self.char_vectorizer_.transform(analyses),
+                          L]).tocsr()
+
+    def _out_of_fold(self, analyses, Y):
+        """Out-of-fold probabilities of the training texts (vectorizers and regressions refitted per fold)."""
+        P = np.zeros(Y.shape, dtype=float)
+        folds = KFold(n_splits=min(self.threshold_folds, len(analyses)), shuffle=True,
+                      random_state=self.random_state)
+        for train, test in folds.split(analyses):
+            inner = copy.copy(self)            # shares the dictionary and lexicon; refits the rest
+            inner._fit_analysed([analyses[i] for i in train], Y[train])
+            P[test] = 1.0 / (1.0 + np.exp(-(np.asarray(inner._matrix([analyses[i] for i in test]) @ inner.coef_.T)
+                                           + inner.intercept_)))
+        return P
+
+    # -- prediction --------------------------------------------------------------------------------------
+
+    def decision_function(self, X):
+        check_is_fitted(self, "coef_")
+        analyses = [self._analyse(x) for x in _checked_x(X)]
+        return np.asarray(self._matrix(analyses) @ self.coef_.T) + self.intercept_
+
+    def predict_proba(self, X):
+        """(n, categories) probability that each text speaks of each category."""
+        return 1.0 / (1.0 + np.exp(-self.decision_function(X)))
+
+    def predict(self, X):
+        """(n, categories) 0/1: probability at or above the category's threshold."""
+        return (self.predict_proba(X) >= self.thresholds_).astype(int)
+
+    def to_scorer(self) -> LinearScorer:
+        """The fitted model as plain arrays for :class:`matcher.intake.LinearScorer`."""
+        check_is_fitted(self, "coef_")
+        return LinearScorer(
+            categories=[str(c) for c in self.classes_], dictionary=list(self.dictionary_),
+            lexicon_rows=list(self.lexicon_.rows),
+            word_vocabulary={t: int(i) for t, i in self.word_vectorizer_.vocabulary_.items()},
+            word_idf=self.word_vectorizer_.idf_.copy(),
+            char_vocabulary={t: int(i) for t, i in self.char_vectorizer_.vocabulary_.items()},
+            char_idf=self.char_vectorizer_.idf_.copy(), word_ngram_max=int(self.word_ngram_max),
+            char_ngram_range=tuple(int(v) for v in self.char_ngram_range),
+            lexicon_weight=float(self.lexicon_weight), coef=self.coef_.astype(np.float64),
+            intercept=self.intercept_.astype(np.float64), thresholds=self.thresholds_.astype(np.float64))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.target_tags.multi_output = True
+        return tags
+
+
+def _fit_one(M, y, C):
+    """Coefficients and intercept of one category's logistic regression (a constant when y is)."""
+    if y.min() == y.max():
+        return np.zeros(M.shape[1]), (10.0 if y[0] else -10.0)
+    # The dual liblinear solver: many more features than texts, and 100 times faster here than the primal.
+    lr = LogisticRegression(C=C, class_weight="balanced", solver="liblinear", dual=True, max_iter=5000)
+    lr.fit(M, y)
+    return lr.coef_[0].astype(float), float(lr.intercept_[0])
+
+
+def _checked_x(X) -> list[str]:
+    if isinstance(X, str) or not hasattr(X, "__len__"):
+        raise ValueError("X must be a sequence of texts, e.g. ['ขนมขึ้นราเร็ว'], not a single string.")
+    X = list(X)
+    bad = [type(x).__name__ for x in X if not isinstance(x, str)]
+    if bad:
+        raise ValueError(f"X must hold texts (str); found {bad[0]}.")
+    return X
+
+
+def _checked_xy(X, Y):
+    X = _checked_x(X)
+    Y = np.asarray(Y)
+    if Y.ndim != 2 or Y.shape[0] != len(X):
+        raise ValueError(f"Y must be a 0/1 matrix with one row per text; got shape {Y.shape} for {len(X)} texts.")
+    if not np.isin(Y, (0, 1)).all():
+        raise ValueError("Y must hold only 0 and 1.")
+    if len(X) < 2:
+        raise ValueError("fit needs at least 2 texts.")
+    return X, Y.astype(int)
+
+
+def best_threshold(y, p) -> float:
+    """The threshold on ``p`` with the best F1 for ``y``, F1 averaged over a +-0.03 window so that a
+    plateau beats a spike; ties go to the threshold nearest 0.5. 0.5 when ``y`` has no positive."""
+    if y.sum() == 0:
+        return 0.5
+    f1 = np.array([_f1(y, p >= t) for t in THRESHOLD_GRID])
+    smooth = np.convolve(np.pad(f1, 3, mode="edge"), np.ones(7) / 7, mode="valid")
+    best = np.flatnonzero(smooth >= smooth.max() - 1e-9)
+    return float(THRESHOLD_GRID[best[np.argmin(np.abs(THRESHOLD_GRID[best] - 0.5))]])
+
+
+def _f1(y, pred) -> float:
+    tp = int(np.sum((y == 1) & pred))
+    fp = int(np.sum((y == 0) & pred))
+    fn = int(np.sum((y == 1) & ~pred))
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+
+def domain_dictionary(texts, lexicon: Lexicon) -> list[str]:
+    """The tokenizer's word list: PyThaiNLP's words that occur in the training texts (cut with the full
+    62,000-word dictionary), the most frequent Thai words, the lexicon's Thai terms, and every dictionary
+    word that contains a short lexicon term (so that อย is not found inside หอย or ฝอย)."""
+    full = pythainlp_words()
+    terms = lexicon.thai_terms()
+    cutter = Tokenizer(w for w in full | terms if _THAI_WORD.match(w))
+    seen = set()
+    for text in texts:
+        norm = normalised(text)[0]
+        seen.update(norm[a:b] for a, b in cutter.spans(norm))
+    guards = words_containing(full, lexicon.short_thai_terms())
+    words = (seen & full) | terms | guards | frequent_thai_words(FREQUENT_WORDS)
+    return sorted(w for w in words if _THAI_WORD.match(w))   # Latin words are cut by newmm's own rule
+
+
+def words_containing(words, terms) -> set:
+    """The words that contain one of ``terms`` as a proper part. Complexity: O(len(terms) * total length)."""
+    ordered = sorted(words)
+    joined = "\n".join(ordered)
+    starts = np.cumsum([0] + [len(w) + 1 for w in ordered[:-1]])
+    out = set()
+    for term in terms:
+        i = joined.find(term)
+        while i >= 0:
+            k = int(np.searchsorted(starts, i, side="right") - 1)
+            if ordered[k] != term:
+                out.add(ordered[k])
+            i = joined.find(term, i + 1)
+    return out
+
+
+def frequent_thai_words(n: int) -> set:
+    """The ``n`` most frequent words of the Thai National Corpus list bundled with PyThaiNLP."""
+    from matcher.intake import _offline_pythainlp
+    _offline_pythainlp()
+    from pythainlp.corpus import tnc
+    ranked = sorted(tnc.word_freqs(), key=lambda wf: -wf[1])
+    return {w for w, _ in ranked[:n] if w.strip()}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Evaluation
+# ---------------------------------------------------------------------------------------------------------
+
+def multilabel_report(Y, P, categories, *, langs=None, ids=None, max_confusions=15, max_mistakes=40) -> dict:
+    """Micro and macro precision/recall/F1, per-category figures, the confusion summary (see
+    :func:`confusions`), per-language macro F1 and false needs on texts that need nothing."""
+    Y, P = np.asarray(Y), np.asarray(P)
+    present = Y.sum(axis=0) > 0
+    p, r, f, s = precision_recall_fscore_support(Y, P, average=None, zero_division=0)
+    mp, mr, mf, _ = precision_recall_fscore_support(Y, P, average="micro", zero_division=0)
+    report = {"rows": int(len(Y)), "micro": {"precision": _r(mp), "recall": _r(mr), "f1": _r(mf)},
+              "macro": {"precision": _r(p[present].mean()), "recall": _r(r[present].mean()),
+                        "f1": _r(f[present].mean()), "categories": int(present.sum())},
+              "exact_match": _r(float(np.mean((Y == P).all(axis=1)))),
+              "per_category": {c: {"precision": _r(p[k]), "recall": _r(r[k]), "f1": _r(f[k]), "support": int(s[k]),
+                                   "tp": int(((Y[:, k] == 1) & (P[:, k] == 1)).sum()),
+                                   "fp": int(((Y[:, k] == 0) & (P[:, k] == 1)).sum()),
+                                   "fn": int(((Y[:, k] == 1) & (P[:, k] == 0)).sum())}
+                               for k, c in enumerate(categories)},
+              "confusions": confusions(Y, P, categories, max_confusions)}
+    none = Y.sum(axis=1) == 0
+    report["no_need_texts"] = {"rows": int(none.sum()), "with_a_false_need": int((P[none].sum(axis=1) > 0).sum())}
+    if langs is not None:
+        report["by_language"] = {}
+        for lang in sorted(set(langs)):
+            mask = np.array([x == lang for x in langs])
+            sub_present = Y[mask].sum(axis=0) > 0
+            _, _, lf, _ = precision_recall_fscore_support(Y[mask], P[mask], average=None, zero_division=0)
+            _, _, lmf, _ = precision_recall_fscore_support(Y[mask], P[mask], average="micro", zero_division=0)
+            report["by_language"][lang] = {"rows": int(mask.sum()), "micro_f1": _r(lmf),
+                                           "macro_f1": _r(lf[sub_present].mean() if sub_present.any() else 0)}
+    if ids is not None:
+        wrong = [i for i in range(len(Y)) if (Y[i] != P[i]).any()]
+        report["mistakes"] = [{"id": ids[i], "true": [c for k, c in enumerate(categories) if Y[i, k]],
+                               "predicted": [c for k, c in enumerate(categories) if P[i, k]]}
+                              for i in wrong[:max_mistakes]]
+    return report
+
+
+def confusions(Y, P, categories, top: int) -> dict:
+    """How the errors are made: ``swaps``, the most frequent (true category missed, other category predicted
+    instead in the same text) pairs; ``extra`` false needs in texts where nothing was missed; ``missed``
+    needs missed in texts where nothing extra was predicted."""
+    swaps, extra, missed = Counter(), Counter(), Counter()
+    for y, pr in zip(Y, P):
+        lost = [categories[k] for k in np.flatnonzero((y == 1) & (pr == 0))]
+        added = [categories[k] for k in np.flatnonzero((y == 0) & (pr == 1))]
+        swaps.update((a, b) for a in lost for b in added)
+        if not lost:
+            extra.update(added)
+        if not added:
+            missed.update(lost)
+    return {"swaps": [{"true": a, "predicted": b, "count": n} for (a, b), n in swaps.most_common(top)],
+            "extra": dict(extra.most_common()), "missed": dict(missed.most_common())}
+
+
+def cross_validate(texts, Y, categories, lexicon, *, folds=5, seed=0, params=None) -> dict:
+    """``folds``-fold cross-validation of the whole training procedure (dictionary, vocabularies,
+    regressions and thresholds refitted on each fold's training part) on the given texts."""
+    Y = np.asarray(Y)
+    P = np.zeros_like(Y)
+    per_fold = []
+    splitter = KFold(n_splits=folds, shuffle=True, random_state=seed)
+    for train, test in splitter.split(texts):
+        est = IntakeClassifier(categories=categories, lexicon=lexicon, random_state=seed,
+                               **(params or DEFAULT_PARAMS))
+        est.fit([texts[i] for i in train], Y[train])
+        P[test] = est.predict([texts[i] for i in test])
+        present = Y[test].sum(axis=0) > 0
+        _, _, f, _ = precision_recall_fscore_support(Y[test], P[test], average=None, zero_division=0)
+        per_fold.append(float(f[present].mean()))
+    p, r, f, _ = precision_recall_fscore_support(Y, P, average=None, zero_division=0)
+    present = Y.sum(axis=0) > 0
+    _, _, mf, _ = precision_recall_fscore_support(Y, P, average="micro", zero_division=0)
+    return {"folds": folds, "rows": int(len(Y)), "micro_f1": _r(mf), "macro_f1": _r(f[present].mean()),
+            "macro_f1_per_fold": [_r(v) for v in per_fold], "macro_f1_std": _r(float(np.std(per_fold)))}
+
+
+def _r(x) -> float:
+    return round(float(x), 4)
+
+
+__all__ = ["IntakeClassifier", "DEFAULT_PARAMS", "best_threshold", "cross_validate",
+           "domain_dictionary", "multilabel_report"]

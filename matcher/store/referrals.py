@@ -1,0 +1,283 @@
+"""The referral lifecycle in SQL: create (enterprise, case, referral, legs, events in one transaction), move
+a leg (optimistic ``UPDATE ... WHERE status = ?`` plus its event and the roll-up), add re-matched legs, list
+with filters, and the append-only log of personal-data reads.
+
+Every write runs in one IMMEDIATE transaction and bumps ``data_version``, so member statistics, load and
+the collaboration graph (``history.py``, read by the snapshot) follow each outcome. Rows go in and come
+out as plain dicts; needs and event data are JSON text in the tables and lists/dicts here.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime, timedelta, timezone
+
+from ..lifecycle import referral_status
+from . import bump_data_version, transaction
+
+LEG_COLUMNS = ("id, referral_id, member_id, needs, status, step, decline_reason, value_baht, note, "
+               "replaces_leg_id, created_at, updated_at")
+
+
+ICT = timezone(timedelta(hours=7))
+
+
+def now_text() -> str:
+    """The current time in Thailand (ICT, UTC+7, no daylight saving), ISO 8601 to the second."""
+    return datetime.now(ICT).isoformat(timespec="seconds")
+
+
+def _dumps(value) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _leg(row: dict) -> dict:
+    return dict(row, needs=json.loads(row["needs"]))
+
+
+# -- create --------------------------------------------------------------------------------------------
+
+def find_idempotent(db, idempotency_key: str) -> dict | None:
+    """The referral created earlier under this (scoped) key: ``{"id", "request_hash"}``, or None."""
+    row = db.execute("SELECT id, request_hash FROM referrals WHERE idempotency_key = ?",
+                     [idempotency_key]).fetchone()
+    return {"id": row[0], "request_hash": row[1]} if row else None
+
+
+def enterprise_row(db, enterprise_id: int) -> dict | None:
+    """The enterprise's row, personal fields included (the caller decides what leaves), or None."""
+    return _one(db, "SELECT * FROM enterprises WHERE id = ?", [enterprise_id])
+
+
+def enterprise_desks(db, enterprise_id: int) -> list[str]:
+    """The desks that have handled a case of this enterprise."""
+    return [r[0] for r in db.execute("SELECT DISTINCT desk FROM cases WHERE enterprise_id = ? AND desk IS NOT NULL",
+                                     [enterprise_id]).fetchall()]
+
+
+def create_referral(db, *, enterprise: dict | None, enterprise_id: int | None, case: dict, referral: dict,
+                    legs: list[dict], actor: str, at: str, event_data: dict) -> tuple[int, bool]:
+    """Write a referral and everything it needs in ONE transaction; return ``(referral id, created)``.
+
+    ``enterprise`` is a new enterprise row (or None with ``enterprise_id``); ``legs`` are rows without ids.
+    When ``referral["idempotency_key"]`` was used before, nothing is written and the earlier referral's id
+    comes back with ``created=False`` (the caller compares ``request_hash``).
+    """
+    key = referral.get("idempotency_key")
+    try:
+        with transaction(db):
+            earlier = find_idempotent(db, key) if key else None
+            if earlier:
+                return earlier["id"], False
+            if enterprise is not None:
+                enterprise_id = db["enterprises"].insert(dict(enterprise, created_at=at)).last_pk
+            case_id = db["cases"].insert(dict(case, needs=_dumps(case["needs"]), enterprise_id=enterprise_id,
+                                              created_at=at)).last_pk
+            status = referral_status(["sent"] * len(legs))
+            referral_id = db["referrals"].insert(dict(referral, case_id=case_id, enterprise_id=enterprise_id,
+                                                      status=status, created_at=at, updated_at=at)).last_pk
+            _insert_event(db, referral_id, None, actor, at, None, status, event_data)
+            for leg in legs:
+                _insert_leg(db, referral_id, leg, actor, at)
+            bump_data_version(db)
+            return referral_id, True
+    except sqlite3.IntegrityError:
+        earlier = find_idempotent(db, key) if key else None
+        if earlier is None:
+            raise
+        return earlier["id"], False
+
+
+def _insert_leg(db, referral_id: int, leg: dict, actor: str, at: str) -> int:
+    row = {"referral_id": referral_id, "member_id": leg["member_id"], "needs": _dumps(leg["needs"]),
+           "status": "sent", "step": 1, "replaces_leg_id": leg.get("replaces_leg_id"), "created_at": at,
+           "updated_at": at}
+    leg_id = db["referral_legs"].insert(row).last_pk
+    data = {"needs": leg["needs"]}
+    if leg.get("replaces_leg_id"):
+        data["replaces_leg_id"] = leg["replaces_leg_id"]
+    _insert_event(db, referral_id, leg_id, actor, at, None, "sent", data)
+    return leg_id
+
+
+def _insert_event(db, referral_id, leg_id, actor, at, from_status, to_status, data) -> None:
+    db.execute("INSERT INTO referral_events (referral_id, leg_id, actor, at, from_status, to_status, data) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?)",
+               [referral_id, leg_id, actor, at, from_status, to_status, _dumps(data) if data else None])
+
+
+# -- read ----------------------------------------------------------------------------------------------
+
+def referral_record(db, referral_id: int) -> dict | None:
+    """The referral, its case, its enterprise (with personal fields) and its legs; None when absent."""
+    ref = _one(db, "SELECT * FROM referrals WHERE id = ?", [referral_id])
+    if ref is None:
+        return None
+    case = _one(db, "SELECT * FROM cases WHERE id = ?", [ref["case_id"]]) or {}
+    enterprise = _one(db, "SELECT * FROM enterprises WHERE id = ?", [ref["enterprise_id"]]) or {}
+    if case.get("needs"):
+        case["needs"] = json.loads(case["needs"])
+    return {"referral": ref, "case": case, "enterprise": enterprise, "legs": legs_of(db, [referral_id])}
+
+
+def _one(db, sql: str, params) -> dict | None:
+    rows = list(db.query(sql, params))
+    return rows[0] if rows else None
+
+
+def legs_of(db, referral_ids) -> list[dict]:
+    """The legs of these referrals, in referral then leg order."""
+    ids = list(referral_ids)
+    if not ids:
+        return []
+    marks = ",".join("?" * len(ids))
+    return [_leg(r) for r in db.query(f"SELECT {LEG_COLUMNS} FROM referral_legs WHERE referral_id IN ({marks}) "
+                                      f"ORDER BY referral_id, id", ids)]
+
+
+def events_of(db, referral_id: int) -> list[dict]:
+    """Every event of a referral, oldest first."""
+    return [dict(r, data=json.loads(r["data"]) if r["data"] else {}) for r in db.query(
+        "SELECT id, leg_id, actor, at, from_status, to_status, data FROM referral_events "
+        "WHERE referral_id = ? ORDER BY id", [referral_id])]
+
+
+def replacements_of(db, leg_id: int) -> list[int]:
+    """Ids of the legs that replace a declined leg."""
+    return [r[0] for r in db.execute("SELECT id FROM referral_legs WHERE replaces_leg_id = ? ORDER BY id",
+                                     [leg_id]).fetchall()]
+
+
+# -- move a leg ----------------------------------------------------------------------------------------
+
+def move_leg(db, *, referral_id: int, leg_id: int, expected: str, to: str, changes: dict, actor: str, at: str,
+             data: dict) -> dict:
+    """Move one leg from ``expected`` to ``to`` with its event and the referral's roll-up, atomically.
+
+    Returns ``{"moved": True, "referral_status": ...}``; when the leg is no longer in ``expected`` (another
+    writer moved it first) nothing is written and ``{"moved": False, "current": <its status now>}`` returns.
+    """
+    with transaction(db):
+        cur = db.execute(
+            "UPDATE referral_legs SET status = ?, step = step + 1, decline_reason = coalesce(?, decline_reason), "
+            "value_baht = coalesce(?, value_baht), note = coalesce(?, note), updated_at = ? "
+            "WHERE id = ? AND referral_id = ? AND status = ?",
+            [to, changes.get("decline_reason"), changes.get("value_baht"), changes.get("note"), at, leg_id,
+             referral_id, expected])
+        if cur.rowcount != 1:
+            row = db.execute("SELECT status FROM referral_legs WHERE id = ?", [leg_id]).fetchone()
+            return {"moved": False, "current": row[0] if row else None}
+        _insert_event(db, referral_id, leg_id, actor, at, expected, to, data)
+        status = _roll_up(db, referral_id, actor, at)
+        bump_data_version(db)
+        return {"moved": True, "referral_status": status}
+
+
+def _roll_up(db, referral_id: int, actor: str, at: str) -> str:
+    """Recompute the referral's status from its legs; record an event when it changes."""
+    statuses = [r[0] for r in db.execute("SELECT status FROM referral_legs WHERE referral_id = ?", [referral_id])]
+    old = db.execute("SELECT status FROM referrals WHERE id = ?", [referral_id]).fetchone()[0]
+    new = referral_status(statuses)
+    db.execute("UPDATE referrals SET status = ?, updated_at = ? WHERE id = ?", [new, at, referral_id])
+    if new != old:
+        _insert_event(db, referral_id, None, actor, at, old, new, {"event": "status_rollup"})
+    return new
+
+
+def add_replacement_legs(db, *, referral_id: int, replaces_leg_id: int, legs: list[dict], actor: str,
+                         at: str) -> dict:
+    """Add legs that replace a declined leg, with their events and the roll-up, in one transaction.
+
+    Returns ``{"added": [leg ids], "referral_status"}``, or ``{"added": [], "blocked_by": [...]}`` when
+    the leg is not declined any more or already has replacements (another writer came first).
+    """
+    with transaction(db):
+        row = db.execute("SELECT status FROM referral_legs WHERE id = ? AND referral_id = ?",
+                         [replaces_leg_id, referral_id]).fetchone()
+        existing = replacements_of(db, replaces_leg_id)
+        if row is None or row[0] != "declined" or existing:
+            return {"added": [], "blocked_by": existing, "current": row[0] if row else None}
+        added = [_insert_leg(db, referral_id, dict(leg, replaces_leg_id=replaces_leg_id), actor, at)
+                 for leg in legs]
+        status = _roll_up(db, referral_id, actor, at)
+        bump_data_version(db)
+        return {"added": added, "referral_status": status}
+
+
+# -- list ----------------------------------------------------------------------------------------------
+
+LIST_FROM = ("referrals r LEFT JOIN cases c ON c.id = r.case_id "
+             "LEFT JOIN enterprises e ON e.id = r.enterprise_id")
+
+
+def _list_filters(*, status=None, province=None, member=None, desk=None, date_from=None, date_before=None):
+    where, params = [], []
+    for clause, value in (("r.status = ?", status), ("c.province = ?", province), ("r.desk = ?", desk),
+                          ("r.created_at >= ?", date_from), ("r.created_at < ?", date_before)):
+        if value is not None:
+            where.append(clause)
+            params.append(value)
+    if member is not None:
+        where.append("EXISTS (SELECT 1 FROM referral_legs l WHERE l.referral_id = r.id AND l.member_id = ?)")
+        params.append(member)
+    return (" WHERE " + " AND ".join(where)) if where else "", params
+
+
+def list_referrals(db, *, limit: int = 50, offset: int = 0, **filters) -> tuple[list[dict], int]:
+    """A page of referrals (newest first) with their legs, and the total matching the filters.
+
+    Filters: ``status``, ``province`` (code), ``member`` (has a leg addressed to it), ``desk``,
+    ``date_from`` (created at or after, ISO text) and ``date_before`` (created before, ISO text).
+    """
+    where, params = _list_filters(**filters)
+    total = db.execute(f"SELECT count(*) FROM {LIST_FROM}{where}", params).fetchone()[0]
+    rows = list(db.query(
+        f"SELECT r.id, r.status, r.desk, r.created_by, r.created_at, r.updated_at, r.enterprise_id, "
+        f"e.name AS enterprise_name, e.sector, e.size, e.cluster_id, e.synthetic, c.province, c.needs "
+        f"FROM {LIST_FROM}{where} ORDER BY r.created_at DESC, r.id DESC LIMIT ? OFFSET ?",
+        params + [limit, offset]))
+    legs: dict[int, list] = {r["id"]: [] for r in rows}
+    for leg in legs_of(db, legs):
+        legs[leg["referral_id"]].append(leg)
+    return [dict(r, needs=json.loads(r["needs"]) if r["needs"] else [], legs=legs[r["id"]]) for r in rows], total
+
+
+def summary(db, **filters) -> dict:
+    """Counts by referral status, legs by status and completed value (baht) over the filtered referrals.
+
+    With ``member`` the leg figures count only that member's legs.
+    """
+    where, params = _list_filters(**filters)
+    by_status = dict(db.execute(f"SELECT r.status, count(*) FROM {LIST_FROM}{where} GROUP BY r.status",
+                                params).fetchall())
+    leg_where, leg_params = "", []
+    if filters.get("member") is not None:
+        leg_where, leg_params = " AND l.member_id = ?", [filters["member"]]
+    legs = dict(db.execute(
+        f"SELECT l.status, count(*) FROM referral_legs l WHERE l.referral_id IN (SELECT r.id FROM {LIST_FROM}{where})"
+        f"{leg_where} GROUP BY l.status", params + leg_params).fetchall())
+    value = db.execute(
+        f"SELECT coalesce(sum(l.value_baht), 0) FROM referral_legs l WHERE l.status = 'completed' AND "
+        f"l.referral_id IN (SELECT r.id FROM {LIST_FROM}{where}){leg_where}", params + leg_params).fetchone()[0]
+    return {"referrals_by_status": by_status, "legs_by_status": legs, "value_baht_completed": float(value)}
+
+
+# -- personal-data read log ----------------------------------------------------------------------------
+
+def log_personal_read(db, *, at: str, actor: str, role: str, key_id, referral_id, enterprise_id, fields,
+                      action: str) -> None:
+    """Append one row to the personal-data read log (never edited or deleted)."""
+    with transaction(db):
+        db.execute("INSERT INTO personal_data_reads (at, actor, role, key_id, referral_id, enterprise_id, fields, "
+                   "action) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                   [at, actor, role, key_id, referral_id, enterprise_id, _dumps(list(fields)), action])
+
+
+def personal_reads(db, *, referral_id: int | None = None, limit: int = 50, offset: int = 0):
+    """A page of the personal-data read log (newest first) and its total: ``(rows, total)``."""
+    where, params = ("WHERE referral_id = ?", [referral_id]) if referral_id is not None else ("", [])
+    total = db.execute(f"SELECT count(*) FROM personal_data_reads {where}", params).fetchone()[0]
+    rows = [dict(r, fields=json.loads(r["fields"])) for r in db.query(
+        f"SELECT * FROM personal_data_reads {where} ORDER BY id DESC LIMIT ? OFFSET ?", params + [limit, offset])]
+    return rows, total

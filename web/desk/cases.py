@@ -1,0 +1,302 @@
+"""A new case in four steps: details -> needs (chips) -> recommended bundles -> consent and send.
+
+The draft travels in the forms themselves (hidden fields), never in the cookie: every step re-reads and
+re-validates all of it, so a refused step re-renders with everything the officer typed, and nothing is
+written to the store until the referral is sent with consent.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime, timedelta, timezone
+
+from flask import flash, redirect, request, url_for
+
+from matcher.demo import SECTORS
+from matcher.errors import RismepError, Unavailable
+from matcher.matching import MAX_NEEDS
+from matcher.store import directory
+from web.context import get_db, get_reference, get_snapshot
+
+from . import bp, i18n, services
+from .common import current_principal, current_user, page, requires
+from .views import bundle_views, chosen_members, members_map
+
+TEXT_MAX = 2000
+NAME_MAX = 200
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+CASE_FIELDS = ("enterprise_id", "enterprise_name", "contact_name", "contact_phone", "contact_email", "province",
+               "sector", "cluster", "text")
+CONSENT_SCOPE = "share_contact_with_bundle_members"
+ICT = timezone(timedelta(hours=7))  # Thailand, no daylight saving
+
+
+# -- reading and checking the draft --------------------------------------------------------------------
+
+def read_case(form) -> tuple[dict, dict]:
+    """The draft from a form and the errors by field (messages in the page's language)."""
+    case = {k: (form.get(k) or "").strip() for k in CASE_FIELDS}
+    case["text"] = (form.get("text") or "").strip()
+    errors = {}
+    if not case["text"] or len(case["text"]) > TEXT_MAX:
+        errors["text"] = i18n.t("err_text", max=TEXT_MAX)
+    if case["enterprise_id"]:
+        if not case["enterprise_id"].isdigit():
+            errors["enterprise_id"] = i18n.t("err_enterprise", value=case["enterprise_id"])
+    elif not case["enterprise_name"] or len(case["enterprise_name"]) > NAME_MAX:
+        errors["enterprise_name"] = i18n.t("err_name")
+    if case["contact_email"] and not EMAIL.match(case["contact_email"]):
+        errors["contact_email"] = i18n.t("err_email", value=case["contact_email"])
+    if case["province"]:
+        try:
+            case["province"] = get_reference().resolve_province(case["province"])
+        except RismepError:
+            errors["province"] = i18n.t("err_province", value=case["province"])
+    if case["sector"] and case["sector"] not in SECTORS:
+        errors["sector"] = i18n.t("err_choice", value=case["sector"])
+    if case["cluster"] and case["cluster"] not in {c["id"] for c in directory.clusters(get_db())}:
+        errors["cluster"] = i18n.t("err_choice", value=case["cluster"])
+    case["needs"] = _unique(form.getlist("needs"))
+    return case, errors
+
+
+def _unique(values) -> list[str]:
+    out = []
+    for v in values:
+        if v and v not in out:
+            out.append(v)
+    return out
+
+
+def check_needs(needs: list[str]) -> str | None:
+    ref = get_reference()
+    if not needs or len(needs) > MAX_NEEDS or any(n not in ref.category_by_code for n in needs):
+        return i18n.t("err_needs", max=MAX_NEEDS)
+    return None
+
+
+def read_assignment(form, needs: list[str]) -> dict:
+    return {n: form.get(f"assign.{n}", "").strip() for n in needs if form.get(f"assign.{n}")}
+
+
+def form_choices() -> dict:
+    """Provinces, sectors and clusters for the selects, labelled in the page's language."""
+    ref = get_reference()
+    lang = i18n.current_language()
+    provinces = sorted(ref.provinces, key=lambda p: i18n.thai_sort_key(p["name_th"]) if lang == "th" else p["name_en"])
+    sectors = [{"code": c, "label": th if lang == "th" else i18n.SECTORS_EN.get(c, c)} for c, th in SECTORS.items()]
+    clusters = [dict(c, label=i18n.localized(c)) for c in directory.clusters(get_db())]
+    return {"provinces": provinces, "sectors": sectors, "clusters": clusters}
+
+
+def sector_of(case: dict) -> str | None:
+    if case.get("sector"):
+        return case["sector"]
+    if case.get("cluster"):
+        return next((c["sector"] for c in directory.clusters(get_db()) if c["id"] == case["cluster"]), None)
+    return None
+
+
+# -- step 1: details -----------------------------------------------------------------------------------
+
+@bp.get("/desk/cases/new")
+@requires("desk")
+def new_case():
+    """Step 1: the enterprise (new, or picked from this desk's earlier referrals) and the description."""
+    user = current_user()
+    case = {k: "" for k in CASE_FIELDS}
+    case["province"] = user.get("province") or ""
+    picked = None
+    if request.args.get("enterprise_id", "").isdigit():
+        picked = _own_enterprise(int(request.args["enterprise_id"]))
+        if picked:
+            case.update(enterprise_id=str(picked["id"]), enterprise_name=picked["name"],
+                        province=picked.get("province") or case["province"], sector=picked.get("sector") or "")
+    query = request.args.get("q", "").strip()
+    found = _own_enterprises(query) if query else None
+    return page("desk/case_new.html", case=case, errors={}, picked=picked, query=query, found=found,
+                **form_choices())
+
+
+def _own_enterprises(query: str = "", limit: int = 20) -> list[dict]:
+    """Enterprises of this desk's earlier referrals whose name contains ``query`` (newest first)."""
+    try:
+        items = services.list_referrals(current_principal(), {"limit": 200})["items"]
+    except Unavailable:
+        return []
+    seen, out = set(), []
+    for item in items:
+        eid = item.get("enterprise_id") or (item.get("enterprise") or {}).get("id")
+        name = item.get("enterprise_name") or (item.get("enterprise") or {}).get("name") or ""
+        if eid and eid not in seen and query.lower() in name.lower():
+            seen.add(eid)
+            out.append({"id": eid, "name": name, "province": item.get("province") or
+                        (item.get("enterprise") or {}).get("province"), "sector": item.get("sector") or
+                        (item.get("enterprise") or {}).get("sector")})
+    return out[:limit]
+
+
+def _own_enterprise(enterprise_id: int) -> dict | None:
+    return next((e for e in _own_enterprises() if e["id"] == enterprise_id), None)
+
+
+def _render_new(case, errors, status=422):
+    picked = _own_enterprise(int(case["enterprise_id"])) if str(case.get("enterprise_id")).isdigit() else None
+    return page("desk/case_new.html", status, case=case, errors=errors, picked=picked, query="", found=None,
+                **form_choices())
+
+
+# -- step 2: needs -------------------------------------------------------------------------------------
+
+@bp.post("/desk/cases/needs")
+@requires("desk")
+def case_needs():
+    """Step 2: the needs suggested from the description as chips, with their evidence."""
+    case, errors = read_case(request.form)
+    if errors:
+        return _render_new(case, errors)
+    return _render_needs(case, chosen=request.form.get("needs_chosen") == "1")
+
+
+def _render_needs(case, *, chosen: bool, error: str | None = None, status: int = 200):
+    classified, note = _classify(case["text"])
+    detected = classified.get("province")
+    if not case["province"] and detected:
+        case["province"] = detected
+    if not case["province"]:
+        return _render_new(case, {"province": i18n.t("err_province_missing")})
+    known = get_reference().category_by_code
+    suggested = [n for n in classified.get("needs", []) if n.get("code") in known]
+    maybe = [n for n in classified.get("candidates", []) if n.get("code") in known
+             and n["code"] not in {s["code"] for s in suggested}]
+    if not chosen:
+        case["needs"] = [n["code"] for n in suggested][:MAX_NEEDS]
+    shown = {n["code"] for n in suggested + maybe}
+    others = [c for c in get_reference().categories if c["code"] not in shown]
+    return page("desk/case_needs.html", status, case=case, suggested=suggested, maybe=maybe, others=others,
+                note=note, detected=detected, error=error)
+
+
+def _classify(text: str) -> tuple[dict, str | None]:
+    try:
+        return services.classify(text), None
+    except Unavailable:
+        return {"needs": [], "province": None}, i18n.t("intake_unavailable")
+
+
+# -- step 3: bundles -----------------------------------------------------------------------------------
+
+@bp.post("/desk/cases/bundles")
+@requires("desk")
+def case_bundles():
+    """Step 3: the top bundles side by side, with chances, the plan, the reasons and a map."""
+    case, errors = read_case(request.form)
+    if errors or not case["province"]:
+        return _render_new(case, errors or {"province": i18n.t("err_province_missing")})
+    problem = check_needs(case["needs"])
+    if problem:
+        return _render_needs(case, chosen=True, error=problem, status=422)
+    body = {"needs": case["needs"], "province": case["province"], "sector": sector_of(case), "top_k": 3,
+            "explain": False}
+    if case["cluster"]:
+        body["cluster"] = case["cluster"]
+    try:
+        result = services.match(body)
+    except RismepError as error:
+        return _render_needs(case, chosen=True, error=i18n.message(error), status=error.status)
+    bundles = bundle_views(result, get_snapshot())
+    return page("desk/case_bundles.html", case=case, result=result, bundles=bundles,
+                map=members_map(case["province"], bundles))
+
+
+# -- step 4: consent and send --------------------------------------------------------------------------
+
+@bp.post("/desk/cases/consent")
+@requires("desk")
+def case_consent():
+    """Step 4: the PDPA notice and the consent of the enterprise, then send."""
+    case, errors = read_case(request.form)
+    if errors or check_needs(case["needs"]) or not case["province"]:
+        return _render_new(case, errors or {"province": i18n.t("err_province_missing")})
+    assignment = read_assignment(request.form, case["needs"])
+    return _render_consent(case, assignment, key=uuid.uuid4().hex, rank=request.form.get("rank", ""))
+
+
+def _render_consent(case, assignment, *, key, rank, error=None, status=200, consent_by=None, given=False,
+                    shown_at=None):
+    return page("desk/case_consent.html", status, case=case, assignment=assignment, key=key, rank=rank,
+                shown_at=shown_at or now_text(),
+                members=chosen_members(assignment, get_snapshot()), error=error, given=given,
+                consent_by=case["contact_name"] if consent_by is None else consent_by)
+
+
+@bp.post("/desk/cases/send")
+@requires("desk")
+def case_send():
+    """Send the referral; without consent nothing is written and the page says so."""
+    form = request.form
+    case, errors = read_case(form)
+    if errors or check_needs(case["needs"]) or not case["province"]:
+        return _render_new(case, errors or {"province": i18n.t("err_province_missing")})
+    assignment = read_assignment(form, case["needs"])
+    key = re.sub(r"[^0-9a-f]", "", form.get("idempotency_key", ""))[:32] or uuid.uuid4().hex
+    consent_by = form.get("consent_by", "").strip()
+    given = form.get("consent") == "yes"
+    shown_at = notice_time(form.get("shown_at"))
+    again = dict(key=key, rank=form.get("rank", ""), consent_by=consent_by, given=given, shown_at=shown_at)
+    if form.get("set_lang"):
+        return _render_consent(case, assignment, **again)
+    if not given:
+        return _render_consent(case, assignment, error=i18n.t("consent_refused"), status=422, **again)
+    if not consent_by:
+        return _render_consent(case, assignment, error=i18n.t("err_consent_by"), status=422, **again)
+    body = referral_body(case, assignment, consent_by, shown_at)
+    try:
+        referral = services.create_referral(body, current_principal(), idempotency_key=f"desk-page-{key}")
+    except RismepError as error:
+        return _render_consent(case, assignment, error=i18n.message(error), status=error.status, **again)
+    flash(i18n.t("referral_sent", id=referral["id"]), "success")
+    return redirect(url_for("desk.referral", referral_id=referral["id"]))
+
+
+def now_text() -> str:
+    return datetime.now(ICT).isoformat(timespec="seconds")
+
+
+def notice_time(value) -> str:
+    """When the consent page (the PDPA notice) was first shown: the form's stamp when it is a plausible time
+    (within the last day, not in the future), else now. Sent as consent ``at``, it is the same on a resent
+    form, so a retried send replays the same referral instead of looking like a different request."""
+    try:
+        shown = datetime.fromisoformat(str(value))
+    except ValueError:
+        return now_text()
+    if shown.tzinfo is None or not timedelta(0) <= datetime.now(ICT) - shown <= timedelta(days=1):
+        return now_text()
+    return shown.astimezone(ICT).isoformat(timespec="seconds")
+
+
+def referral_body(case: dict, assignment: dict, consent_by: str, consent_at: str) -> dict:
+    """The create_referral body from the draft (a new enterprise, or an existing one by id)."""
+    body = {"needs": case["needs"], "text": case["text"], "assignment": assignment,
+            "consent": {"given": True, "by": consent_by, "scope": CONSENT_SCOPE, "at": consent_at}}
+    if case["enterprise_id"]:
+        body["enterprise_id"] = int(case["enterprise_id"])
+    else:
+        contact = {k: case[f"contact_{k}"] for k in ("name", "phone", "email") if case[f"contact_{k}"]}
+        body["enterprise"] = {"name": case["enterprise_name"], "province": case["province"],
+                              "sector": sector_of(case), "contact": contact}
+        if case["cluster"]:
+            body["enterprise"]["cluster_id"] = case["cluster"]
+    return body
+
+
+@bp.get("/desk/cases/needs")
+@bp.get("/desk/cases/bundles")
+@bp.get("/desk/cases/consent")
+@bp.get("/desk/cases/send")
+@requires("desk")
+def case_step_without_form():
+    """A step opened without its form (a bookmark, a reload): start the case again."""
+    return redirect(url_for("desk.new_case"))

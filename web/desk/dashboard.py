@@ -1,0 +1,190 @@
+"""The analyst dashboard: KPIs against targets, the gap heatmap, single points of failure, the rollout
+plan, and the full report (built once per data version and kept in memory)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from flask import Response, current_app, render_template
+from markupsafe import Markup
+
+from matcher.errors import Unavailable
+from matcher.store import data_version
+from web.context import get_db, get_reference, get_snapshot
+
+from . import bp, i18n, services
+from .common import page, requires
+
+# Thai for the coverage depths the analysis names (graphs.coverage.DEPTHS); unknown ones show in English.
+DEPTH_TH = {"no member in reach": "ไม่มีสมาชิกในระยะให้บริการ",
+            "only elsewhere in the hub area": "มีเฉพาะในจังหวัดอื่นของพื้นที่ศูนย์ภาค",
+            "one member in the province": "มีสมาชิก 1 รายในจังหวัด",
+            "2-4 members in the province": "มีสมาชิก 2-4 รายในจังหวัด",
+            "5 or more members in the province": "มีสมาชิก 5 รายขึ้นไปในจังหวัด"}
+REFRESH_AFTER_S = 30.0  # a burst of writes starts one refresh, not one per write
+_cache_lock = threading.Lock()
+log = logging.getLogger(__name__)
+
+
+@bp.get("/desk/dashboard")
+@requires("analyst")
+def dashboard():
+    """KPIs, the province x service heatmap, single points of failure and the next provinces."""
+    try:
+        kpi = services.kpis()  # live: cheap, and the figure people check after every outcome
+        network, as_of = _latest("network", _network_analyses)
+    except Unavailable as error:
+        return page("desk/dashboard.html", 503, unavailable=i18n.message(error))
+    gap, metrics, plan = network["gaps"], network["metrics"], network["plan"]
+    return page("desk/dashboard.html", kpi=kpi, kpi_rows=kpi_rows(kpi), heatmap=heatmap(gap),
+                heatmap_html=heatmap_html(gap, network["stamp"]),
+                critical=metrics.get("critical_members", [])[:15], single=gap.get("single_providers", []),
+                articulation=metrics.get("articulation_points", [])[:10], plan=plan, unavailable=None,
+                as_of=as_of)
+
+
+def _network_analyses() -> dict:
+    return {"gaps": services.gaps(), "metrics": services.network_metrics(), "plan": services.rollout_plan(),
+            "stamp": time.monotonic_ns()}
+
+
+def kpi_rows(kpi: dict) -> list[dict]:
+    """(label, value, target, met) rows; targets are the programme's published figures."""
+    pct = lambda v: "-" if v is None else f"{100 * v:.0f}%"  # noqa: E731
+    num = lambda v: "-" if v is None else f"{v:,.0f}"  # noqa: E731
+    th = i18n.current_language() == "th"
+    rows = [
+        (("มูลค่าทางเศรษฐกิจที่เกิดขึ้น (บาท)", "Economic value created (baht)"), num(kpi.get("value_baht")), None, None,
+         "kpi-value"),
+        (("ส่วนงานที่สำเร็จ", "Completed legs"), num(kpi.get("completed_legs")), None, None, "kpi-completed"),
+        (("การส่งต่อทั้งหมด", "Referrals"), num(kpi.get("referrals")), None, None, "kpi-referrals"),
+        (("การส่งต่อหลายหน่วยงาน", "Multi-agency referrals"), num(kpi.get("multi_agency_referrals")), "72+",
+         _met(kpi.get("multi_agency_referrals"), 72), "kpi-multi"),
+        (("สัดส่วนการส่งต่อหลายหน่วยงาน", "Multi-agency share"), pct(kpi.get("multi_agency_share")), None, None,
+         "kpi-multi-share"),
+        (("อัตราความสำเร็จ", "Completion rate"), pct(kpi.get("completion_rate")), None, None, "kpi-completion"),
+        (("มูลค่าต่องบประมาณ 1 บาท", "Value per baht of budget"),
+         "-" if kpi.get("value_per_baht") is None else f"{kpi['value_per_baht']:.2f}", "5.4",
+         _met(kpi.get("value_per_baht"), 70 / 13), "kpi-value-per-baht"),
+        (("หน่วยงาน / ที่ปรึกษา", "Agencies / consultants"),
+         f"{num(kpi.get('agencies'))} / {num(kpi.get('consultants'))}", "245 / 217", None, "kpi-members"),
+    ]
+    for t in kpi.get("targets", []):
+        rows.append(((f"จังหวัดที่มีเครือข่าย ปี {t['year'] + 543}", f"Provinces live, {t['year']}"), num(t.get("live")),
+                     num(t.get("target")), t.get("met"), f"kpi-provinces-{t['year']}"))
+    return [{"label": label[0] if th else label[1], "value": value, "target": target or "-", "met": met, "id": key}
+            for label, value, target, met, key in rows]
+
+
+def _met(value, target):
+    return None if value is None else value >= target
+
+
+def heatmap_html(gap: dict, stamp: int) -> Markup:
+    """The heatmap table (1,700 cells), rendered once per computed analysis (``stamp``) and language."""
+    key = ("heatmap_html", stamp, i18n.current_language())
+    cache = current_app.extensions.setdefault("desk", {})
+    if key not in cache:
+        for old in [k for k in cache if isinstance(k, tuple) and k[0] == "heatmap_html"]:
+            cache.pop(old, None)
+        cache[key] = Markup(render_template("desk/_heatmap.html", heatmap=heatmap(gap)))
+    return cache[key]
+
+
+def heatmap(gap: dict) -> dict:
+    """The coverage matrix as table rows (province x category, coverage depth, gaps marked)."""
+    matrix = gap.get("matrix") or {}
+    ref = get_reference()
+    labels = {c: i18n.localized(ref.category_by_code.get(c), "label") or c for c in matrix.get("categories", [])}
+    gap_cells = {(g.get("province"), g.get("category")) for g in gap.get("gaps", [])}
+    rows = []
+    for province, levels in zip(matrix.get("provinces", []), matrix.get("levels", [])):
+        name = i18n.localized(ref.province_by_code.get(province))
+        rows.append({"province": province, "name": name,
+                     "cells": [{"category": c, "level": int(lvl), "gap": (province, c) in gap_cells,
+                                "title": f"{name} · {labels[c]}: {lvl}"}
+                               for c, lvl in zip(matrix.get("categories", []), levels)]})
+    th = i18n.current_language() == "th"
+    legend = [{"level": int(k), "label": DEPTH_TH.get(text, text) if th else text}
+              for k, text in sorted((matrix.get("legend") or {}).items(), key=lambda kv: int(kv[0]))]
+    return {"categories": [{"code": c, "label": labels[c]} for c in matrix.get("categories", [])], "rows": rows,
+            "legend": legend,
+            "gaps": gap.get("gaps", [])[:15], "summary": gap.get("summary", {})}
+
+
+@bp.get("/desk/dashboard/heatmap.png")
+@requires("analyst")
+def heatmap_png():
+    """The same heatmap as a PNG (for slides), drawn once per data version."""
+    png = _cached("heatmap", services.coverage_heatmap_png)
+    return Response(png, mimetype="image/png", headers={"Cache-Control": "private, max-age=300"})
+
+
+@bp.get("/desk/dashboard/report")
+@requires("analyst")
+def report():
+    """The full analysis report (self-contained HTML), built once per data version."""
+    def build():
+        from matcher import analysis
+        html, _data = analysis.build_report(get_db(), get_reference(), get_snapshot())
+        return html
+    try:
+        html = _cached("report", build)
+    except ImportError:
+        raise Unavailable(i18n.both("analysis_unavailable")) from None
+    return Response(html, mimetype="text/html")
+
+
+def _latest(name: str, build) -> tuple[dict, str]:
+    """The network analyses, stale-while-revalidate: the last result at once, refreshed in the background
+    when the store has changed since (they take about a second; the KPIs beside them are always live).
+    The first call after start computes synchronously. Returns ``(value, computed-at text)``."""
+    version = data_version(get_db())
+    cache = current_app.extensions.setdefault("desk", {})
+    with _cache_lock:
+        hit = cache.get(name)
+        stale = hit is not None and hit[0] != version and time.monotonic() - hit[3] >= REFRESH_AFTER_S
+        refreshing = cache.get(f"{name}:refreshing")
+        if stale and not refreshing:
+            cache[f"{name}:refreshing"] = True
+            threading.Thread(target=_refresh, args=(current_app._get_current_object(), name, build, version),
+                             daemon=True).start()
+    if hit is not None:
+        return hit[1], hit[2]
+    value = build()
+    with _cache_lock:
+        cache[name] = (version, value, _now(), time.monotonic())
+    return value, cache[name][2]
+
+
+def _refresh(app, name: str, build, version: int) -> None:
+    cache = app.extensions.setdefault("desk", {})
+    try:
+        with app.app_context():
+            value = build()
+        with _cache_lock:
+            cache[name] = (version, value, _now(), time.monotonic())
+    except Exception:  # noqa: BLE001 (a failed refresh keeps the older figures and is logged)
+        log.exception("refreshing the dashboard's %s failed", name)
+    finally:
+        cache[f"{name}:refreshing"] = False
+
+
+def _now() -> str:
+    from matcher.store.referrals import now_text
+    return now_text().replace("T", " ")
+
+
+def _cached(name: str, build):
+    """``build()`` once per data version of the store (kept in the app's memory)."""
+    version = data_version(get_db())
+    cache = current_app.extensions.setdefault("desk", {})
+    with _cache_lock:
+        hit = cache.get(name)
+        if hit and hit[0] == version:
+            return hit[1]
+        value = build()
+        cache[name] = (version, value)
+        return value

@@ -1,0 +1,137 @@
+"""Following a referral: the desk's list, a member's inbox, the referral page (legs, timeline, actions)
+and re-matching a declined leg. Access rules are the referral service's (``matcher.access``)."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, request, url_for
+
+from matcher.errors import RismepError
+from matcher.lifecycle import DECLINE_REASONS, REFERRAL_STATUSES, TRANSITIONS
+from web.context import get_snapshot
+
+from . import bp, i18n, services
+from .common import current_principal, page, requires
+from .views import bundle_views
+
+ACTIONS = {"accepted": "accept", "declined": "decline", "in_progress": "start", "completed": "complete",
+           "closed_unresolved": "close_unresolved"}
+PAGE = 50
+
+
+@bp.get("/desk/referrals")
+@requires("desk")
+def referrals():
+    """The desk's referrals, newest first, filtered by status."""
+    return _list_page("desk/referrals.html")
+
+
+@bp.get("/desk/inbox")
+@requires("member")
+def inbox():
+    """A member's legs to answer and follow."""
+    return _list_page("desk/inbox.html")
+
+
+def _list_page(template: str):
+    status = request.args.get("status") or None
+    offset = request.args.get("offset", "0")
+    filters = {"status": status, "limit": PAGE, "offset": int(offset) if offset.isdigit() else 0}
+    result = services.list_referrals(current_principal(), filters)
+    return page(template, result=result, status=status or "", statuses=REFERRAL_STATUSES,
+                member_name=member_name)
+
+
+def member_name(member_id: str) -> str:
+    snapshot = get_snapshot()
+    i = snapshot.member_index.get(member_id)
+    return i18n.localized(snapshot.members[i]) if i is not None else member_id
+
+
+@bp.get("/desk/referrals/<int:referral_id>")
+@requires("desk", "member")
+def referral(referral_id):
+    """One referral: its legs with status, what this account may do next, the timeline of events."""
+    return _render_referral(referral_id)
+
+
+def _render_referral(referral_id: int, *, error: str | None = None, error_leg=None, status: int = 200):
+    principal = current_principal()
+    view = services.get_referral(referral_id, principal)
+    events = services.referral_events(referral_id, principal)
+    replaced = {leg.get("replaces_leg_id") for leg in view["legs"] if leg.get("replaces_leg_id")}
+    legs = [dict(leg, name=member_name(leg["member"]), next=_next_actions(principal, leg),
+                 can_rematch=_can_rematch(principal, leg, replaced)) for leg in view["legs"]]
+    return page("desk/referral.html", status, referral=view, legs=legs, events=events, error=error,
+                error_leg=error_leg, reasons=DECLINE_REASONS, member_name=member_name)
+
+
+def _next_actions(principal: dict, leg: dict) -> list[str]:
+    mine = principal["role"] in ("desk", "admin") or leg["member"] == principal.get("member_id")
+    return list(TRANSITIONS.get(leg["status"], ())) if mine else []
+
+
+def _can_rematch(principal: dict, leg: dict, replaced: set) -> bool:
+    return principal["role"] in ("desk", "admin") and leg["status"] == "declined" and leg["id"] not in replaced
+
+
+@bp.post("/desk/referrals/<int:referral_id>/legs/<int:leg_id>")
+@requires("desk", "member")
+def move_leg(referral_id, leg_id):
+    """Accept, decline (with a reason), start, complete (with the value in baht and a note) or close."""
+    form = request.form
+    to = form.get("status", "")
+    if to not in ACTIONS:
+        return _render_referral(referral_id, error=i18n.t("err_action", value=to), error_leg=leg_id, status=422)
+    change = {"status": to, "note": form.get("note", "").strip() or None}
+    if to == "declined":
+        change["reason"] = form.get("reason") or None
+        if change["reason"] not in DECLINE_REASONS:
+            return _render_referral(referral_id, error=i18n.t("err_reason"), error_leg=leg_id, status=422)
+    if to == "completed":
+        value = parse_baht(form.get("value_baht", ""))
+        if value is None:
+            return _render_referral(referral_id, error=i18n.t("err_value"), error_leg=leg_id, status=422)
+        change["value_baht"] = value
+    try:
+        services.update_leg(referral_id, leg_id, change, current_principal())
+    except RismepError as error:
+        if error.status == 404:
+            raise
+        return _render_referral(referral_id, error=i18n.message(error), error_leg=leg_id, status=error.status)
+    flash(i18n.t("leg_updated", status=i18n.status_label(to)), "success")
+    return redirect(url_for("desk.referral", referral_id=referral_id) + f"#leg-{leg_id}")
+
+
+def parse_baht(text: str) -> float | None:
+    """A non-negative amount from what an officer types ("250,000", "250000.50", "฿ 1 200"), or None."""
+    cleaned = text.replace(",", "").replace("฿", "").replace("บาท", "").replace(" ", "").strip()
+    try:
+        value = float(cleaned)
+    except ValueError:
+        return None
+    return value if 0 <= value < 1e12 and value == value else None
+
+
+@bp.get("/desk/referrals/<int:referral_id>/legs/<int:leg_id>/rematch")
+@requires("desk")
+def rematch(referral_id, leg_id):
+    """Proposals for the needs of a declined leg (members who declined are left out)."""
+    proposals = services.rematch(referral_id, {"leg_id": leg_id}, current_principal())
+    result = proposals["proposals"]
+    return page("desk/rematch.html", referral_id=referral_id, leg_id=leg_id, proposals=proposals,
+                bundles=bundle_views(result, get_snapshot()), uncovered=result.get("uncovered", []))
+
+
+@bp.post("/desk/referrals/<int:referral_id>/legs/<int:leg_id>/rematch")
+@requires("desk")
+def rematch_send(referral_id, leg_id):
+    """Send the chosen replacement as new legs of the same referral."""
+    assignment = {k[len("assign."):]: v for k, v in request.form.items() if k.startswith("assign.") and v}
+    try:
+        services.rematch(referral_id, {"leg_id": leg_id, "assignment": assignment}, current_principal())
+    except RismepError as error:
+        if error.status == 404:
+            raise
+        return _render_referral(referral_id, error=i18n.message(error), error_leg=leg_id, status=error.status)
+    flash(i18n.t("rematched"), "success")
+    return redirect(url_for("desk.referral", referral_id=referral_id))

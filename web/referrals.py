@@ -1,0 +1,192 @@
+"""Referrals over HTTP: create, read, list, move legs, events, re-match, and the personal-data read log.
+
+Every operation needs an API key (``Authorization: Bearer <key>``); the roles allowed are named on each
+view, and the engine (``matcher.referrals``) narrows what each principal sees within them.
+"""
+
+from __future__ import annotations
+
+from apiflask import APIBlueprint, Schema
+from apiflask.fields import Boolean, Date, Dict, Float, Integer, List, Nested, String
+from apiflask.validators import Length, OneOf, Range
+from flask import request
+
+from matcher import lifecycle
+from matcher import referrals as service
+from matcher.access import CONSENT_SCOPES
+
+from . import auth
+from .context import get_db, get_reference, get_snapshot
+from .schemas import Page
+
+bp = APIBlueprint("referrals", __name__, tag="Referrals")
+bp.record_once(lambda state: auth.init_app(state.app))
+
+MAX_ID = 2 ** 63 - 1
+ERRORS = {401: "No API key, or an unknown or revoked one", 403: "Outside the role's scope",
+          404: "No such referral or leg", 422: "Invalid input; the error names the field and the fix"}
+
+
+class ContactIn(Schema):
+    name = String(allow_none=True, validate=Length(0, 200), metadata={"description": "contact person (personal data)"})
+    phone = String(allow_none=True, validate=Length(0, 40), metadata={"example": "081-234-5678"})
+    email = String(allow_none=True, validate=Length(0, 200), metadata={"example": "owner@example.com"})
+
+
+class EnterpriseIn(Schema):
+    name = String(required=True, validate=Length(1, 200), metadata={"example": "วิสาหกิจชุมชนน้ำพริกแม่ดี"})
+    province = String(required=True, validate=Length(1, 100), metadata={"example": "เชียงใหม่"})
+    sector = String(allow_none=True, validate=Length(0, 64), metadata={"example": "food"})
+    size = String(allow_none=True, validate=OneOf(service.SIZES))
+    contact = Nested(ContactIn, allow_none=True)
+    tax_id = String(allow_none=True, validate=Length(13, 13),
+                    metadata={"description": "13-digit national or tax id (personal data)"})
+
+
+class ConsentIn(Schema):
+    given = Boolean(required=True, metadata={"description": "the enterprise agreed to share its contact data"})
+    by = String(allow_none=True, validate=Length(0, 200), metadata={"description": "who gave consent"})
+    at = String(allow_none=True, validate=Length(0, 64),
+                metadata={"format": "date-time", "example": "2025-03-01T10:30:00+07:00"})
+    scope = String(allow_none=True, validate=OneOf(list(CONSENT_SCOPES)),
+                   metadata={"example": "share_contact_with_bundle_members"})
+
+
+class ReferralIn(Schema):
+    enterprise = Nested(EnterpriseIn, allow_none=True, metadata={"description": "a new enterprise, or"})
+    enterprise_id = Integer(allow_none=True, validate=Range(1, MAX_ID),
+                            metadata={"description": "an enterprise already on file"})
+    needs = List(String(validate=Length(1, 64)), allow_none=True, validate=Length(1, 8),
+                 metadata={"example": ["gmp_haccp", "loan"]})
+    text = String(allow_none=True, validate=Length(0, 5000), metadata={"description": "what the enterprise said"})
+    assignment = Dict(keys=String(validate=Length(1, 64)), values=String(validate=Length(1, 32)), required=True,
+                      validate=Length(1, 8), metadata={"description": "need -> member id (a bundle's assignment)",
+                                                       "example": {"gmp_haccp": "A0001", "loan": "A0002"}})
+    consent = Nested(ConsentIn, allow_none=True)
+
+
+class IdempotencyHeader(Schema):
+    idempotency_key = String(data_key="Idempotency-Key", validate=Length(1, 200),
+                             metadata={"description": "retrying with the same key returns the same referral"})
+
+
+class LegIn(Schema):
+    status = String(required=True, validate=OneOf(lifecycle.LEG_STATUSES), metadata={"example": "accepted"})
+    reason = String(allow_none=True, validate=OneOf(lifecycle.DECLINE_REASONS),
+                    metadata={"description": "for declined"})
+    value_baht = Float(allow_none=True, validate=Range(0, service.MAX_VALUE_BAHT),
+                       metadata={"description": "value created, for completed"})
+    note = String(allow_none=True, validate=Length(0, service.MAX_NOTE),
+                  metadata={"description": "what happened; required for completed and for reason other"})
+
+
+class RematchIn(Schema):
+    leg_id = Integer(required=True, validate=Range(1, MAX_ID), metadata={"description": "the declined leg"})
+    top_k = Integer(load_default=3, validate=Range(1, 10))
+    assignment = Dict(keys=String(validate=Length(1, 64)), values=String(validate=Length(1, 32)), allow_none=True,
+                      validate=Length(1, 8), metadata={"description": "send these replacements (need -> member)"})
+
+
+class ReferralQuery(Page):
+    status = String(validate=OneOf(lifecycle.REFERRAL_STATUSES))
+    province = String(validate=Length(1, 100), metadata={"description": "code, English or Thai name"})
+    member = String(validate=Length(1, 32), metadata={"description": "referrals with a leg addressed to it"})
+    date_from = Date(data_key="from", metadata={"description": "created on or after (YYYY-MM-DD)"})
+    date_to = Date(data_key="to", metadata={"description": "created on or before (YYYY-MM-DD)"})
+
+
+class ReadLogQuery(Page):
+    referral_id = Integer(validate=Range(1, MAX_ID))
+
+
+@bp.post("/api/v1/referrals")
+@auth.require_role("desk", "admin")
+@bp.input(IdempotencyHeader, location="headers", arg_name="headers")
+@bp.input(ReferralIn, arg_name="body")
+@bp.doc(responses={201: "The referral, one leg per member", **ERRORS})
+def create_referral(headers, body):
+    """Send a referral: the case, the chosen bundle and the enterprise's consent (roles: desk, admin).
+
+    Consent (`given`, `by`, `at`, `scope`) is required whenever the enterprise has contact data, since it is
+    shared with the members. An `Idempotency-Key` header makes a retry return the same referral.
+    """
+    result = service.create_referral(get_db(), get_snapshot(), body, auth.current_principal(),
+                                     idempotency_key=headers.get("idempotency_key"))
+    replayed = result.pop("replayed")
+    return result, 201, {"Idempotent-Replayed": "true" if replayed else "false",
+                         "Location": f"/api/v1/referrals/{result['id']}"}
+
+
+@bp.get("/api/v1/referrals")
+@auth.require_role("desk", "member", "analyst", "admin")
+@bp.input(ReferralQuery, location="query", arg_name="query")
+@bp.doc(responses={200: "A page of referrals in the caller's scope, with a summary", **ERRORS})
+def list_referrals(query):
+    """Referrals in the caller's scope, newest first; no personal fields (roles: all).
+
+    Desks see their own, members those with a leg addressed to them (only those legs), analysts and
+    admins all; analysts get no enterprise names.
+    """
+    filters = dict(query)
+    filters["from"], filters["to"] = filters.pop("date_from", None), filters.pop("date_to", None)
+    return service.list_referrals(get_db(), auth.current_principal(), filters, ref=get_reference())
+
+
+@bp.get("/api/v1/referrals/<int:referral_id>")
+@auth.require_role("desk", "member", "admin")
+@bp.doc(responses={200: "The referral as the caller may see it", **ERRORS})
+def get_referral(referral_id):
+    """One referral with its case, enterprise, consent and legs (roles: desk, member, admin).
+
+    Contact data shows only to the desk that sent it, admins, and members of the referral it was
+    consented to; every such read is logged.
+    """
+    return service.get_referral(get_db(), referral_id, auth.current_principal(),
+                                action=f"{request.method} {request.path}")
+
+
+@bp.get("/api/v1/referrals/<int:referral_id>/events")
+@auth.require_role("desk", "member", "admin")
+@bp.doc(responses={200: "Every change, oldest first", **ERRORS})
+def referral_events(referral_id):
+    """The append-only history: actor, time, from, to, data (roles: desk, member, admin)."""
+    items = service.referral_events(get_db(), referral_id, auth.current_principal())
+    return {"items": items, "total": len(items)}
+
+
+@bp.post("/api/v1/referrals/<int:referral_id>/legs/<int:leg_id>")
+@auth.require_role("desk", "member", "admin")
+@bp.input(LegIn, arg_name="body")
+@bp.doc(responses={200: "The moved leg and the referral's status", 409: "Not allowed from the leg's state",
+                   **ERRORS})
+def update_leg(referral_id, leg_id, body):
+    """Move a leg: sent -> accepted | declined -> in_progress -> completed | closed_unresolved.
+
+    A decline needs a `reason`; a completion needs `value_baht` and a `note`. Members move only their own
+    legs; desks the legs of their own referrals (roles: member, desk, admin).
+    """
+    return service.update_leg(get_db(), referral_id, leg_id, body, auth.current_principal())
+
+
+@bp.post("/api/v1/referrals/<int:referral_id>/rematch")
+@auth.require_role("desk", "admin")
+@bp.input(RematchIn, arg_name="body")
+@bp.doc(responses={200: "Proposed replacements", 201: "Replacement legs sent", 409: "The leg is not declined",
+                   **ERRORS})
+def rematch(referral_id, body):
+    """Propose replacements for a declined leg, or send them with `assignment` (roles: desk, admin).
+
+    Members who declined any leg of the referral are excluded; coordination is scored against the
+    members who stay.
+    """
+    result = service.rematch(get_db(), get_snapshot(), referral_id, body, auth.current_principal())
+    return result, 201 if result.pop("created") else 200
+
+
+@bp.get("/api/v1/personal-data-reads")
+@auth.require_role("admin")
+@bp.input(ReadLogQuery, location="query", arg_name="query")
+@bp.doc(responses={200: "A page of the log", **ERRORS})
+def personal_data_reads(query):
+    """Who read which personal fields of which referral, and when (role: admin)."""
+    return service.personal_data_reads(get_db(), auth.current_principal(), query)
