@@ -24,7 +24,7 @@ run: install
 WORKERS ?= 4
 serve: install
 	$(BIN)/flask --app api init-db
-	$(BIN)/gunicorn --workers $(WORKERS) --threads 2 --bind $(HOST):$(PORT) --access-logfile - \
+	$(BIN)/gunicorn --workers $(WORKERS) --threads 1 --bind $(HOST):$(PORT) --access-logfile - \
 		--graceful-timeout 10 "api:create_app()"
 
 test: install

@@ -5,7 +5,9 @@
 Starts ``gunicorn api:create_app()`` over a fresh copy of the demo database, measures a one-client
 baseline of matches, then runs ``--clients`` concurrent clients for ``--seconds`` with a mix of matches,
 directory reads, referral creation and leg updates. Prints throughput, p50/p99 latency per operation and
-the error count, then checks that every acknowledged write is present and counted. Run by hand; not a test.
+the error count, then checks that every acknowledged write is present and counted. When ``wrk`` (Debian
+package) is installed it also measures match-only throughput with 16 connections from a C client, whose
+own CPU use is small next to the Python clients'. Run by hand; not a test.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import http.client
 import json
 import random
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -164,6 +167,19 @@ def verify(url, keys, state):
             "lost_updates": len(lost_updates)}
 
 
+def match_only_with_wrk(url, connections, seconds):
+    """Match-only throughput and latency from wrk (None when wrk is not installed)."""
+    if shutil.which("wrk") is None:
+        return None
+    script = Path(__file__).resolve().parent / "match.lua"
+    out = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{int(seconds)}s", "--latency",
+                          "-s", str(script), url], capture_output=True, text=True, check=True).stdout
+    line = next(l for l in out.splitlines() if l.startswith("WRK_JSON "))
+    result = json.loads(line[len("WRK_JSON "):])
+    result["per_second"] = round(result["requests"] / result["seconds"], 1)
+    return result
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=60)
@@ -181,12 +197,13 @@ def main(argv=None):
         latencies, errors, state = run(svc.port, keys, args.clients, args.seconds, MIX)
         rows = summarise(latencies, errors, args.seconds)
         checks = verify(svc.url, keys, state)
+        wrk = match_only_with_wrk(svc.url, args.clients, args.seconds)
     total = sum(r["requests"] for r in rows.values())
     report = {"clients": args.clients, "seconds": args.seconds, "workers": args.workers,
               "baseline_one_client_match": baseline, "operations": rows,
               "total_per_second": round(total / args.seconds, 1),
               "match_throughput_vs_one_client": round(rows["match"]["per_second"] / baseline["per_second"], 2),
-              "errors": sum(errors.values()), "writes": checks}
+              "errors": sum(errors.values()), "writes": checks, "match_only_wrk": wrk}
     print(json.dumps(report, indent=2, ensure_ascii=False))
     print(f"\n{'operation':<16}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
     for name, r in rows.items():

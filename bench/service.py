@@ -39,7 +39,7 @@ def wait_until_up(url: str, timeout: float = 60.0) -> None:
 
 
 class Service:
-    def __init__(self, database: Path, workers: int = 4, threads: int = 2, port: int | None = None):
+    def __init__(self, database: Path, workers: int = 4, threads: int = 1, port: int | None = None):
         self.database, self.workers, self.threads = Path(database), workers, threads
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import threading
 from collections import OrderedDict
 
 import numpy as np
@@ -63,20 +64,25 @@ class Coordination:
             mins = sym.min(axis=1, explicit=True).toarray().ravel()
             has = np.diff(sym.indptr) > 0
             self.nearest[has] = np.minimum(mins[has], far)
-        self.fingerprint = (n, int(self.graph.nnz), float(np.sum(length)), hash(tuple(member_ids)))
         self._rows: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._lock = threading.Lock()
 
-    def _ensure_rows(self, idx) -> None:
-        missing = [i for i in dict.fromkeys(idx) if i not in self._rows]
-        if missing:
-            dist = dijkstra(self.symmetric, directed=True, indices=missing, limit=self.far)
-            for i, row in zip(missing, dist):
-                cols = np.flatnonzero(row < self.far)
-                self._rows[i] = (cols.astype(np.int32), row[cols].astype(np.float64))
-        for i in idx:
-            self._rows.move_to_end(i)
-        while len(self._rows) > self.max_rows:
-            self._rows.popitem(last=False)
+    def _ensure_rows(self, idx) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The sparse rows (columns, distances below FAR) of the members ``idx``, computing missing ones."""
+        with self._lock:
+            missing = [i for i in dict.fromkeys(idx) if i not in self._rows]
+            if missing:
+                dist = dijkstra(self.symmetric, directed=True, indices=missing, limit=self.far)
+                for i, row in zip(missing, dist):
+                    cols = np.flatnonzero(row < self.far)
+                    self._rows[i] = (cols.astype(np.int32), row[cols].astype(np.float64))
+            rows = []
+            for i in idx:
+                self._rows.move_to_end(i)
+                rows.append(self._rows[i])
+            while len(self._rows) > self.max_rows:
+                self._rows.popitem(last=False)
+            return rows
 
     def matrix(self, idx) -> np.ndarray:
         """Symmetric (k, k) distance matrix over the members ``idx`` (member indices), zero diagonal."""
@@ -85,12 +91,11 @@ class Coordination:
         D = np.full((k, k), self.far)
         if k == 0:
             return D
-        self._ensure_rows(idx)
+        rows = self._ensure_rows(idx)
         target = np.array(idx)
         order = np.argsort(target, kind="stable")
         sorted_target = target[order]
-        for a, i in enumerate(idx):
-            cols, vals = self._rows[i]
+        for a, (cols, vals) in enumerate(rows):
             pos = np.searchsorted(cols, sorted_target)
             pos_ok = pos < len(cols)
             hit = np.zeros(k, bool)
@@ -105,10 +110,7 @@ class Coordination:
         if i == j:
             return 0.0
         row = self._rows.get(i)
-        if row is None:
-            self._ensure_rows([i])
-            row = self._rows[i]
-        cols, vals = row
+        cols, vals = row if row is not None else self._ensure_rows([i])[0]
         k = int(np.searchsorted(cols, j))
         return float(vals[k]) if k < len(cols) and cols[k] == j else self.far
 

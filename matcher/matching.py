@@ -26,7 +26,7 @@ KINDS = ("all", "agencies")
 # the leaders; the included members. Searched exactly (again with a pool POOL_GROWTH[1] times larger when
 # the request's constraints leave no bundle in it); the certificate says when the best bundle is also
 # optimal over the whole network.
-POOL_PER_NEED = {1: 8, 2: 5, 3: 4, 4: 3, 5: 2, 6: 2, 7: 2, 8: 2}
+POOL_PER_NEED = {1: 8, 2: 6, 3: 6, 4: 4, 5: 2, 6: 2, 7: 2, 8: 2}
 POOL_MULTI, POOL_PARTNERS, POOL_GROWTH = 6, 3, (1, 3)
 DECIMALS = 6
 
@@ -231,8 +231,9 @@ def candidate_pool(cost: np.ndarray, snapshot, include_idx=(), growth: int = 1) 
     return sorted(pool)
 
 
-def _group_members(cost, rows, finite, k, already) -> list[int]:
-    """The k members (not already pooled) with the largest saving as the best taker of a group of needs."""
+def _group_members(cost, rows, finite, k, already, per_group: int = 1) -> list[int]:
+    """The k members (not already pooled) with the largest saving among the ``per_group`` best takers of
+    each group of two or more needs."""
     N = cost.shape[1]
     several = rows[finite[rows].sum(axis=1) >= 2]
     if N < 2 or not len(several) or k <= 0:
@@ -240,13 +241,18 @@ def _group_members(cost, rows, finite, k, already) -> list[int]:
     masks = np.array([m for m in range(1, 1 << N) if m & (m - 1)])
     sizes = np.array([bin(m).count("1") for m in masks])
     cstar = cost[rows].min(axis=0)
-    sums = bundles._subset_sums(cost[several] - cstar)[:, masks]
-    best = np.argmin(sums, axis=0)
-    saving = sums[best, np.arange(len(masks))] - (sizes - 1) * (bundles.FIXED_COST + bundles.LAMBDA * bundles.FAR)
+    sums = bundles._subset_sums(cost[several] - cstar)[:, masks]  # (members, groups)
+    top = min(per_group, len(several))
+    best = np.argpartition(sums, top - 1, axis=0)[:top] if len(several) > top else np.arange(len(several))[:, None]
+    best = np.broadcast_to(best, (best.shape[0], len(masks)))
+    saving = np.take_along_axis(sums, best, axis=0) - (sizes - 1) * (bundles.FIXED_COST + bundles.LAMBDA * bundles.FAR)
     chosen: list[int] = []
-    for j in np.lexsort((masks, saving)):
-        m = int(several[best[j]])
-        if np.isfinite(saving[j]) and m not in already and m not in chosen:
+    order = np.lexsort((np.broadcast_to(masks, saving.shape).ravel(), saving.ravel()))
+    for flat in order:
+        if not np.isfinite(saving.flat[flat]):
+            break
+        m = int(several[best.flat[flat]])
+        if m not in already and m not in chosen:
             chosen.append(m)
             if len(chosen) == k:
                 break

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import networkx as nx
 import numpy as np
@@ -16,7 +16,7 @@ import numpy as np
 from graphs.network import collaboration_graph
 from .geo import distance_matrix
 from .reference import Reference
-from .store import data_version, directory, history
+from .store import VERSION_SCOPES, data_versions, directory, history
 
 
 @dataclass
@@ -39,6 +39,7 @@ class Snapshot:
     dataset: dict = field(default_factory=dict)
     clusters: dict = field(default_factory=dict)  # cluster id -> row (sector, province, cda_member_id)
     scorer: object = None       # matcher.scoring.LinearScorer: the learned model stored, or hand-set weights
+    versions: dict = field(default_factory=dict)  # the store's data versions this snapshot reflects
 
     def __post_init__(self):
         self.derived: dict = {}  # engine caches keyed by name (scorer logits, sector fit, coordination)
@@ -79,7 +80,7 @@ def build_snapshot(db, ref: Reference, previous: Snapshot | None = None) -> Snap
     coordination distances when the collaborations did not change)."""
     from .scoring import MODEL_NAME, scorer_from_model
     from .store import models
-    version = data_version(db)
+    versions = data_versions(db)
     members = directory.all_members(db)
     categories = list(ref.category_codes)
     provinces = ref.provinces
@@ -107,7 +108,7 @@ def build_snapshot(db, ref: Reference, previous: Snapshot | None = None) -> Snap
         m["sectors"] = set(m["sectors"])
     collaborations = history.collaborations(db)
     snapshot = Snapshot(
-        version=version, ref=ref, members=lean, categories=categories,
+        version=versions["data"], versions=versions, ref=ref, members=lean, categories=categories,
         province_codes=[p["code"] for p in provinces], offers=offers, specialisation=spec, capacity=cap,
         load=load, member_province=np.array([p_index[m["province"]] for m in members], dtype=int),
         province_distance=distance_matrix(provinces), finished=finished, completed=completed,
@@ -122,8 +123,54 @@ def build_snapshot(db, ref: Reference, previous: Snapshot | None = None) -> Snap
     return snapshot
 
 
+# Derived caches that stay valid while only the history (load, outcomes) changes.
+HISTORY_FREE = ("coordination", "collaboration_key", "prerequisites")
+
+
+def _carry(previous: Snapshot, snapshot: Snapshot, keep) -> Snapshot:
+    for key, value in previous.derived.items():
+        if key in keep or (isinstance(key, tuple) and key[0] == "sector_fit"):
+            snapshot.derived[key] = value
+    return snapshot
+
+
+def refresh_load(db, previous: Snapshot, versions: dict) -> Snapshot:
+    """A new snapshot with only the open-leg load re-read (legs opened or moved between open states)."""
+    load = np.zeros(previous.number_of_members)
+    for member_id, n in history.open_load(db).items():
+        i = previous.member_index.get(member_id)
+        if i is not None:
+            load[i] = n
+    return _carry(previous, replace(previous, version=versions["data"], versions=versions, load=load),
+                  HISTORY_FREE)
+
+
+def refresh_outcomes(db, previous: Snapshot, versions: dict) -> Snapshot:
+    """A new snapshot with load, member statistics and the collaboration graph re-read (a leg finished)."""
+    shape = previous.offers.shape
+    finished, completed, value = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+    for row in history.member_category_stats(db):
+        i, j = previous.member_index.get(row["member_id"]), previous.category_index.get(row["category"])
+        if i is not None and j is not None:
+            finished[i, j], completed[i, j], value[i, j] = row["finished"], row["completed"], row["value_baht"]
+    collaborations = history.collaborations(db)
+    key = hash((tuple(m["id"] for m in previous.members),
+                tuple((r["u"], r["v"], r["joint"]) for r in collaborations)))
+    same_graph = key == previous.derived.get("collaboration_key")
+    graph = previous.collaboration if same_graph else collaboration_graph([m["id"] for m in previous.members],
+                                                                          collaborations)
+    loaded = refresh_load(db, previous, versions)
+    snapshot = replace(loaded, finished=finished, completed=completed, value_baht=value, collaboration=graph)
+    snapshot.derived["collaboration_key"] = key
+    return _carry(previous, snapshot, HISTORY_FREE if same_graph else ("prerequisites",))
+
+
 class SnapshotCache:
-    """Holds the current snapshot; ``get(db)`` rebuilds it only when the store's data_version moved."""
+    """Holds the current snapshot and keeps it in step with the store at the cost of one read per request.
+
+    When the store's versions moved, only what changed is re-read: the open-leg load, then member
+    statistics and collaborations when a leg finished; a directory or model change rebuilds everything.
+    """
 
     def __init__(self, ref: Reference):
         self.ref = ref
@@ -131,14 +178,23 @@ class SnapshotCache:
         self._lock = threading.Lock()
 
     def get(self, db) -> Snapshot:
-        version = data_version(db)
+        versions = data_versions(db)
         snap = self._snapshot
-        if snap is not None and snap.version == version:
+        if snap is not None and snap.versions == versions:
             return snap
         with self._lock:
-            if self._snapshot is None or self._snapshot.version != version:
-                self._snapshot = build_snapshot(db, self.ref, previous=self._snapshot)
+            snap = self._snapshot
+            if snap is None or snap.versions != versions:
+                self._snapshot = self._refreshed(db, snap, versions)
             return self._snapshot
+
+    def _refreshed(self, db, snap: Snapshot | None, versions: dict) -> Snapshot:
+        changed = set() if snap is None else {s for s in VERSION_SCOPES if versions[s] != snap.versions.get(s)}
+        if snap is None or not changed or "directory" in changed:  # unknown changes rebuild everything
+            return build_snapshot(db, self.ref, previous=snap)
+        if "outcomes" in changed:
+            return refresh_outcomes(db, snap, versions)
+        return refresh_load(db, snap, versions)
 
 
 def needs_of(leg: dict) -> list[str]:

@@ -9,7 +9,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 pytestmark = pytest.mark.slow
 
 MAX_EXAMPLES = 30
-FUZZ_SETTINGS = settings(max_examples=MAX_EXAMPLES, deadline=None, database=None,
+FUZZ_SETTINGS = settings(max_examples=MAX_EXAMPLES, deadline=None, database=None, derandomize=True,
                          suppress_health_check=list(HealthCheck))
 
 

@@ -1,23 +1,44 @@
-"""Per-request access to the store and the engine: one connection per request, closed on teardown."""
+"""Per-request access to the store and the engine.
+
+A request takes one connection and hands it back on teardown. Connections are kept per worker thread
+(opening one costs more than a small match), and a connection is only ever used by one request at a
+time; any transaction a failed request left open is rolled back before the connection is reused.
+"""
 
 from __future__ import annotations
+
+import threading
 
 from flask import current_app, g
 
 from matcher.snapshot import Snapshot
 from matcher.store import open_db
 
+_local = threading.local()
+
 
 def get_db():
     if "db" not in g:
-        g.db = open_db(current_app.config["DATABASE"], migrate_schema=False)
+        path = current_app.config["DATABASE"]
+        pool = getattr(_local, "connections", None)
+        if pool is None:
+            pool = _local.connections = {}
+        db = pool.pop(path, None)
+        g.db = db if db is not None else open_db(path, migrate_schema=False)
     return g.db
 
 
 def close_db(exc=None) -> None:
     db = g.pop("db", None)
-    if db is not None:
-        db.close()
+    if db is None:
+        return
+    if db.conn.in_transaction:
+        db.conn.rollback()
+    pool = getattr(_local, "connections", None)
+    if pool is None or current_app.config.get("TESTING"):
+        db.close()  # tests replace database files freely: never keep a handle on one
+    else:
+        pool[current_app.config["DATABASE"]] = db
 
 
 def engine():

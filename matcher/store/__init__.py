@@ -15,7 +15,7 @@ import sqlite_utils
 
 from .schema import MIGRATIONS, SCHEMA_VERSION
 
-__all__ = ["open_db", "migrate", "schema_version", "data_version", "bump_data_version", "get_meta",
+__all__ = ["open_db", "migrate", "schema_version", "data_version", "data_versions", "bump_data_version", "get_meta",
            "set_meta", "transaction", "SCHEMA_VERSION"]
 
 
@@ -83,10 +83,30 @@ def data_version(db: sqlite_utils.Database) -> int:
     return int(get_meta(db, "data_version", 0))
 
 
-def bump_data_version(db: sqlite_utils.Database) -> int:
-    db.execute("INSERT INTO meta (key, value) VALUES ('data_version', '1') "
-               "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
+VERSION_SCOPES = ("directory", "outcomes", "load")
+
+
+def bump_data_version(db: sqlite_utils.Database, scope: str = "directory") -> int:
+    """Move the data version, recording what changed so that readers refresh only that.
+
+    ``directory``: members, offerings, reference data, clusters, models (rebuild everything);
+    ``outcomes``: a leg reached a final state (member statistics, collaborations and load);
+    ``load``: legs were opened or moved between open states (the load on members only).
+    """
+    if scope not in VERSION_SCOPES:
+        raise ValueError(f"unknown version scope {scope!r}; expected one of {VERSION_SCOPES}")
+    for key in ("data_version", f"version:{scope}"):
+        db.execute("INSERT INTO meta (key, value) VALUES (?, '1') "
+                   "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1", [key])
     return data_version(db)
+
+
+def data_versions(db: sqlite_utils.Database) -> dict[str, int]:
+    """``{"data": n, "directory": n, "outcomes": n, "load": n}`` in one read."""
+    rows = dict(db.execute("SELECT key, value FROM meta WHERE key = 'data_version' OR key LIKE 'version:%'"))
+    out = {"data": int(rows.get("data_version", 0))}
+    out.update({scope: int(rows.get(f"version:{scope}", 0)) for scope in VERSION_SCOPES})
+    return out
 
 
 def is_seeded(path) -> bool:

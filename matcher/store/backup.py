@@ -49,9 +49,9 @@ def restore(backup_file, target, *, pages: int = 1024) -> dict:
     dst = sqlite3.connect(str(target), timeout=30)
     try:
         src.backup(dst, pages=pages)
-        bumped = dst.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
-        dst.execute("UPDATE meta SET value = ? WHERE key = 'data_version'",
-                    [int(bumped[0]) + 1_000_000 if bumped else 1])
+        for key in ("data_version", "version:directory"):  # every worker rebuilds its snapshot in full
+            dst.execute("INSERT INTO meta (key, value) VALUES (?, '1000000') ON CONFLICT(key) "
+                        "DO UPDATE SET value = CAST(value AS INTEGER) + 1000000", [key])
         dst.commit()
     finally:
         dst.close()

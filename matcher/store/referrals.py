@@ -13,7 +13,7 @@ import json
 import sqlite3
 from datetime import datetime, timedelta, timezone
 
-from ..lifecycle import referral_status
+from ..lifecycle import FINAL, referral_status
 from . import bump_data_version, transaction
 
 LEG_COLUMNS = ("id, referral_id, member_id, needs, status, step, decline_reason, value_baht, note, "
@@ -80,7 +80,7 @@ def create_referral(db, *, enterprise: dict | None, enterprise_id: int | None, c
             _insert_event(db, referral_id, None, actor, at, None, status, event_data)
             for leg in legs:
                 _insert_leg(db, referral_id, leg, actor, at)
-            bump_data_version(db)
+            bump_data_version(db, "load")
             return referral_id, True
     except sqlite3.IntegrityError:
         earlier = find_idempotent(db, key) if key else None
@@ -170,7 +170,7 @@ def move_leg(db, *, referral_id: int, leg_id: int, expected: str, to: str, chang
             return {"moved": False, "current": row[0] if row else None}
         _insert_event(db, referral_id, leg_id, actor, at, expected, to, data)
         status = _roll_up(db, referral_id, actor, at)
-        bump_data_version(db)
+        bump_data_version(db, "outcomes" if to in FINAL else "load")
         return {"moved": True, "referral_status": status}
 
 
@@ -201,7 +201,7 @@ def add_replacement_legs(db, *, referral_id: int, replaces_leg_id: int, legs: li
         added = [_insert_leg(db, referral_id, dict(leg, replaces_leg_id=replaces_leg_id), actor, at)
                  for leg in legs]
         status = _roll_up(db, referral_id, actor, at)
-        bump_data_version(db)
+        bump_data_version(db, "load")
         return {"added": added, "referral_status": status}
 
 
