@@ -82,7 +82,9 @@ def summary(report: dict) -> str:
              f"micro F1 {test['micro']['f1']:.3f}"]
     if "cross_validation" in report:
         cv = report["cross_validation"]
-        lines.append(f"{cv['folds']}-fold CV on train: macro F1 {cv['macro_f1']:.3f} (sd {cv['macro_f1_std']:.3f})")
+        kind = "grouped " if cv.get("grouped") else ""
+        lines.append(f"{kind}{cv['folds']}-fold CV on train: macro F1 {cv['macro_f1']:.3f} "
+                     f"(sd {cv['macro_f1_std']:.3f})")
     weakest = sorted(test["per_category"].items(), key=lambda kv: kv[1]["f1"])[:5]
     lines.append("weakest: " + ", ".join(f"{code} {v['f1']:.2f}" for code, v in weakest))
     return "\n".join(lines)

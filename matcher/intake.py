@@ -40,7 +40,7 @@ from .errors import Unprocessable
 from .reference import DATA_DIR, load_reference
 
 # Bump when the text analysis or the features change: saved models of another version are retrained.
-INTAKE_VERSION = "1.3"
+INTAKE_VERSION = "1.4"
 MAX_TEXT_CHARS = 2000
 DEFAULT_CORPUS_DIR = DATA_DIR / "intake"
 DEFAULT_MODEL_PATH = DATA_DIR / "models" / "intake.joblib"

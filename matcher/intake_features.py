@@ -31,15 +31,16 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import precision_recall_fscore_support
-from sklearn.model_selection import KFold
+from sklearn.model_selection import GroupKFold, KFold
 from sklearn.utils.validation import check_is_fitted
 
 from .intake import (Lexicon, LinearScorer, Tokenizer, analyse, lexicon_features, normalised, pythainlp_words,
                      read_lexicon)
 
-# The parameters train_model uses, chosen by 5-fold cross-validation on the train split only.
-DEFAULT_PARAMS = {"C": 4.0, "word_ngram_max": 1, "char_ngram_range": (2, 4), "char_min_df": 2,
-                  "lexicon_weight": 0.5, "threshold_folds": 5}
+# The parameters train_model uses, chosen by grouped 5-fold cross-validation on the train split only
+# (docs/INTAKE.md, "What changed in 1.4").
+DEFAULT_PARAMS = {"C": 8.0, "word_ngram_max": 1, "char_ngram_range": (2, 4), "char_min_df": 2,
+                  "lexicon_weight": 0.5, "char_weight": 1.4, "threshold_folds": 5}
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.01), 2)
 FREQUENT_WORDS = 3000
 _THAI_WORD = re.compile(r"^[\u0e01-\u0e5b.]+$")
@@ -72,6 +73,11 @@ class IntakeClassifier(ClassifierMixin, BaseEstimator):
         Character n-grams in fewer training texts are dropped.
     lexicon_weight : float
         Value of a present lexicon indicator.
+    word_weight, char_weight : float
+        Scale of the word and character TF-IDF blocks (a heavier block is regularised less).
+    augment : float
+        Extra training texts made by joining two random training texts (labels united), as a fraction of
+        the training texts: long texts with several needs, like those people type at the desk.
     threshold_folds : int
         Folds for the out-of-fold thresholds; 0 or 1 keeps 0.5 for every category.
     random_state : int
@@ -79,7 +85,8 @@ class IntakeClassifier(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, categories=None, lexicon=None, C=4.0, word_ngram_max=2, char_ngram_range=(2, 4),
-                 char_min_df=2, lexicon_weight=1.0, threshold_folds=5, random_state=0):
+                 char_min_df=2, lexicon_weight=1.0, threshold_folds=5, random_state=0, word_weight=1.0,
+                 char_weight=1.0, augment=0.0):
         self.categories = categories
         self.lexicon = lexicon
         self.C = C
@@ -89,6 +96,9 @@ class IntakeClassifier(ClassifierMixin, BaseEstimator):
         self.lexicon_weight = lexicon_weight
         self.threshold_folds = threshold_folds
         self.random_state = random_state
+        self.word_weight = word_weight
+        self.char_weight = char_weight
+        self.augment = augment
 
     # -- fitting -----------------------------------------------------------------------------------------
 
@@ -121,6 +131,7 @@ class IntakeClassifier(ClassifierMixin, BaseEstimator):
                                                 min_df=self.char_min_df)
         self.word_vectorizer_.fit(analyses)
         self.char_vectorizer_.fit(analyses)
+        analyses, Y = joined_pairs(analyses, Y, self.augment, self.random_state)
         M = self._matrix(analyses)
         coef, intercept = [], []
         for k in range(Y.shape[1]):
@@ -140,8 +151,8 @@ class IntakeClassifier(ClassifierMixin, BaseEstimator):
             cols += idx.tolist()
             vals += val.tolist()
         L = sp.csr_matrix((vals, (rows, cols)), shape=(len(analyses), 2 * len(self.classes_) + 1))
-        return sp.hstack([self.word_vectorizer_.transform(analyses), self.char_vectorizer_.transform(analyses),
-                          L]).tocsr()
+        return sp.hstack([self.word_weight * self.word_vectorizer_.transform(analyses),
+                          self.char_weight * self.char_vectorizer_.transform(analyses), L]).tocsr()
 
     def _out_of_fold(self, analyses, Y):
         """Out-of-fold probabilities of the training texts (vectorizers and regressions refitted per fold)."""
@@ -181,8 +192,16 @@ class IntakeClassifier(ClassifierMixin, BaseEstimator):
             char_vocabulary={t: int(i) for t, i in self.char_vectorizer_.vocabulary_.items()},
             char_idf=self.char_vectorizer_.idf_.copy(), word_ngram_max=int(self.word_ngram_max),
             char_ngram_range=tuple(int(v) for v in self.char_ngram_range),
-            lexicon_weight=float(self.lexicon_weight), coef=self.coef_.astype(np.float64),
+            lexicon_weight=float(self.lexicon_weight), coef=self._block_scaled_coef(),
             intercept=self.intercept_.astype(np.float64), thresholds=self.thresholds_.astype(np.float64))
+
+    def _block_scaled_coef(self) -> np.ndarray:
+        """The coefficients on unscaled TF-IDF blocks (the scorer does not weight them)."""
+        coef = self.coef_.astype(np.float64).copy()
+        n_word, n_char = len(self.word_vectorizer_.vocabulary_), len(self.char_vectorizer_.vocabulary_)
+        coef[:, :n_word] *= self.word_weight
+        coef[:, n_word:n_word + n_char] *= self.char_weight
+        return coef
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -190,6 +209,30 @@ class IntakeClassifier(ClassifierMixin, BaseEstimator):
         tags.input_tags.string = True
         tags.target_tags.multi_output = True
         return tags
+
+
+def joined_pairs(analyses, Y, fraction: float, seed: int):
+    """``analyses`` and ``Y`` followed by ``round(fraction * n)`` texts made by joining two random distinct
+    texts (n-grams and lexicon hits concatenated, labels united; NOTHING_NEEDED only when both need
+    nothing). The vectorizers are fitted before, so document frequencies are those of real texts."""
+    n = len(analyses)
+    extra = int(round(fraction * n)) if n > 1 else 0
+    if extra <= 0:
+        return analyses, Y
+    rng = np.random.RandomState(seed)
+    first = rng.randint(0, n, extra)
+    second = (first + rng.randint(1, n, extra)) % n
+    joined = [_joined(analyses[i], analyses[j]) for i, j in zip(first, second)]
+    return list(analyses) + joined, np.vstack([Y, np.maximum(Y[first], Y[second])])
+
+
+def _joined(a, b):
+    out = copy.copy(a)
+    out.word_terms = a.word_terms + b.word_terms
+    out.char_grams = a.char_grams + b.char_grams
+    out.hits = a.hits + b.hits
+    out.nothing_needed = a.nothing_needed and b.nothing_needed
+    return out
 
 
 def _fit_one(M, y, C):
@@ -340,14 +383,14 @@ def confusions(Y, P, categories, top: int) -> dict:
             "extra": dict(extra.most_common()), "missed": dict(missed.most_common())}
 
 
-def cross_validate(texts, Y, categories, lexicon, *, folds=5, seed=0, params=None) -> dict:
+def cross_validate(texts, Y, categories, lexicon, *, folds=5, seed=0, params=None, grouped=True) -> dict:
     """``folds``-fold cross-validation of the whole training procedure (dictionary, vocabularies,
-    regressions and thresholds refitted on each fold's training part) on the given texts."""
+    regressions and thresholds refitted on each fold's training part) on the given texts. ``grouped``
+    keeps near-duplicate texts (see :func:`near_duplicate_groups`) in one fold so that they cannot leak."""
     Y = np.asarray(Y)
     P = np.zeros_like(Y)
     per_fold = []
-    splitter = KFold(n_splits=folds, shuffle=True, random_state=seed)
-    for train, test in splitter.split(texts):
+    for train, test in fold_splits(texts, folds, seed, grouped):
         est = IntakeClassifier(categories=categories, lexicon=lexicon, random_state=seed,
                                **(params or DEFAULT_PARAMS))
         est.fit([texts[i] for i in train], Y[train])
@@ -358,8 +401,43 @@ def cross_validate(texts, Y, categories, lexicon, *, folds=5, seed=0, params=Non
     p, r, f, _ = precision_recall_fscore_support(Y, P, average=None, zero_division=0)
     present = Y.sum(axis=0) > 0
     _, _, mf, _ = precision_recall_fscore_support(Y, P, average="micro", zero_division=0)
-    return {"folds": folds, "rows": int(len(Y)), "micro_f1": _r(mf), "macro_f1": _r(f[present].mean()),
-            "macro_f1_per_fold": [_r(v) for v in per_fold], "macro_f1_std": _r(float(np.std(per_fold)))}
+    return {"folds": folds, "grouped": bool(grouped), "rows": int(len(Y)), "micro_f1": _r(mf),
+            "macro_f1": _r(f[present].mean()), "macro_f1_per_fold": [_r(v) for v in per_fold],
+            "macro_f1_std": _r(float(np.std(per_fold)))}
+
+
+def fold_splits(texts, folds: int, seed: int, grouped: bool) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, test) index arrays: shuffled K-fold, or group K-fold over near-duplicate groups taken in a
+    shuffled order."""
+    if not grouped:
+        return list(KFold(n_splits=folds, shuffle=True, random_state=seed).split(texts))
+    groups = near_duplicate_groups(texts)
+    order = np.random.RandomState(seed).permutation(len(texts))
+    return [(order[a], order[b]) for a, b in GroupKFold(n_splits=folds).split(order, groups=groups[order])]
+
+
+def near_duplicate_groups(texts, overlap: float = 0.5) -> np.ndarray:
+    """(n,) group ids: texts whose sets of character trigrams (spaces removed, lower case) have a Jaccard
+    overlap above ``overlap`` are in one group, transitively. Complexity: O(n^2 * trigrams per text)."""
+    grams = [_trigrams(t) for t in texts]
+    parent = list(range(len(texts)))
+
+    def root(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(len(texts)):
+        for j in range(i):
+            if grams[i] and grams[j] and len(grams[i] & grams[j]) > overlap * len(grams[i] | grams[j]):
+                parent[root(i)] = root(j)
+    return np.array([root(i) for i in range(len(texts))])
+
+
+def _trigrams(text: str) -> set:
+    t = re.sub(r"\s+", "", text.lower())
+    return {t[i:i + 3] for i in range(len(t) - 2)}
 
 
 def _r(x) -> float:
@@ -367,4 +445,4 @@ def _r(x) -> float:
 
 
 __all__ = ["IntakeClassifier", "DEFAULT_PARAMS", "best_threshold", "cross_validate",
-           "domain_dictionary", "multilabel_report"]
+           "domain_dictionary", "multilabel_report", "near_duplicate_groups"]

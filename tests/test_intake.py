@@ -28,9 +28,9 @@ from matcher.intake_features import IntakeClassifier, best_threshold, multilabel
 ROOT = Path(__file__).resolve().parent.parent
 
 # The honest bar for the held-out test split (written in a deliberately different style from the train
-# split). The target is 0.85; the model does not reach it yet (see docs/INTAKE.md for the measured figure),
-# so this asserts the level it does reach, to catch regressions.
-HELD_OUT_MACRO_F1_BAR = 0.60
+# split). The target is 0.85; the model does not reach it yet: it measures 0.707 (docs/INTAKE.md), so this
+# asserts that level minus a small margin, to catch regressions.
+HELD_OUT_MACRO_F1_BAR = 0.68
 
 
 @pytest.fixture(scope="session")
@@ -339,9 +339,10 @@ def test_fit_rejects_bad_input(X, Y):
         IntakeClassifier().fit(X, Y)
 
 
-def test_compact_scorer_equals_the_estimator(small_corpus):
+@pytest.mark.parametrize("params", [{}, {"word_weight": 0.8, "char_weight": 1.5, "augment": 0.5}])
+def test_compact_scorer_equals_the_estimator(small_corpus, params):
     X, Y, codes = small_xy(small_corpus)
-    est = IntakeClassifier(categories=codes, threshold_folds=0).fit(X, Y)
+    est = IntakeClassifier(categories=codes, threshold_folds=0, **params).fit(X, Y)
     scorer = est.to_scorer()
     texts = X[:20] + ["ไม่ต้องการกู้เงิน อยากได้แบรนด์", "We already have GMP; we need a loan."]
     expected = est.predict_proba(texts)
@@ -379,7 +380,11 @@ def test_corpus_is_complete_and_labelled():
     by_file = {}
     for r in rows:
         by_file.setdefault(r["file"], []).append(r)
-    assert len(by_file) == 23, sorted(by_file)
+    original = {f for f in by_file if not f.startswith("corpus_x_")}
+    assert len(original) == 23, sorted(original)          # the 22 categories and corpus_none.csv
+    assert all({r["split"] for r in by_file[f]} == {"train", "test"} for f in original)
+    extra = set(by_file) - original                       # corpus_x_*: extra train rows only
+    assert all({r["split"] for r in by_file[f]} == {"train"} for f in extra), sorted(extra)
     assert sum(1 for r in rows if len(r["labels"]) > 1) > 150
     assert {r["split"] for r in rows} == {"train", "test"}
 
@@ -394,3 +399,27 @@ def test_held_out_test_split(model):
 def test_cross_validation_on_the_train_split(model):
     cv = intake.evaluate_model(model, cv_folds=3)["cross_validation"]
     assert cv["folds"] == 3 and cv["macro_f1"] >= 0.6
+
+
+def test_joined_pairs_unite_labels_and_keep_the_originals(small_corpus):
+    from matcher.intake_features import joined_pairs
+    X, Y, codes = small_xy(small_corpus)
+    est = IntakeClassifier(categories=codes, threshold_folds=0).fit(X[:10], Y[:10])
+    analyses = [est._analyse(x) for x in X[:10]]
+    out, Y2 = joined_pairs(analyses, Y[:10], 0.5, seed=0)
+    assert len(out) == 15 and Y2.shape == (15, Y.shape[1]) and (Y2[:10] == Y[:10]).all()
+    for a, y in zip(out[10:], Y2[10:]):
+        parts = [k for k, b in enumerate(analyses)
+                 if b.word_terms and b.word_terms == a.word_terms[:len(b.word_terms)]]
+        assert parts, "a joined text starts with one of the training texts"
+        assert y.sum() >= Y[parts[0]].sum() and (y >= Y[parts[0]]).all()
+    assert joined_pairs(analyses, Y[:10], 0.0, seed=0)[0] is analyses
+
+
+def test_near_duplicate_groups_join_paraphrases_transitively():
+    from matcher.intake_features import near_duplicate_groups
+    mould = "ขนมขึ้นราภายในสามวัน ส่งขายไม่ได้"
+    texts = [mould, mould.replace(" ", "  ") + "ค่ะ", mould + "ค่ะ ช่วยด้วย", "We need a loan for a new oven.",
+             "อยากได้โลโก้ใหม่"]
+    g = near_duplicate_groups(texts)
+    assert g[0] == g[1] == g[2] and len({g[0], g[3], g[4]}) == 3
