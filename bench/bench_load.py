@@ -68,9 +68,15 @@ def operation(client: Client, name: str, rng: random.Random, state: dict):
 
 
 def create_referral(client, rng, state):
-    status, data = client.call("POST", "/api/v1/match", {"needs": rng.choice(NEED_SETS), "province": "TH-50"})
-    bundle = json.loads(data)["bundles"][0]
-    body = {"enterprise": {"name": f"Load test enterprise {rng.random():.6f} (synthetic)", "province": "TH-50",
+    province = rng.choice(PROVINCES)
+    status, data = client.call("POST", "/api/v1/match", {"needs": rng.choice(NEED_SETS), "province": province})
+    bundles = json.loads(data)["bundles"]
+    if not bundles:  # every member offering a need is at capacity: the network is full, not an error
+        with state["lock"]:
+            state["no_capacity"] += 1
+        return 200, data
+    bundle = bundles[0]
+    body = {"enterprise": {"name": f"Load test enterprise {rng.random():.6f} (synthetic)", "province": province,
                            "sector": "food", "contact": {"name": "Load Test", "phone": "080-000-0000",
                                                          "email": "load@example.com"}},
             "needs": list(bundle["assignment"]), "assignment": bundle["assignment"],
@@ -99,8 +105,9 @@ def update_leg(client, rng, state):
 
 
 def run(port, keys, clients, seconds, mix, seed=0):
-    state = {"lock": threading.Lock(), "acked": [], "open_legs": [], "acked_updates": []}
+    state = {"lock": threading.Lock(), "acked": [], "open_legs": [], "acked_updates": [], "no_capacity": 0}
     latencies, errors = defaultdict(list), defaultdict(int)
+    samples = state["error_samples"] = {}
     names, weights = zip(*mix)
     stop = time.monotonic() + seconds
 
@@ -112,13 +119,14 @@ def run(port, keys, clients, seconds, mix, seed=0):
             name = rng.choices(names, weights)[0]
             start = time.perf_counter()
             try:
-                status, _ = operation(client, name, rng, state)
-            except (OSError, http.client.HTTPException, KeyError, IndexError, ValueError):
-                status = 0
+                status, data = operation(client, name, rng, state)
+            except (OSError, http.client.HTTPException, KeyError, IndexError, ValueError) as exc:
+                status, data = 0, repr(exc).encode()
                 client = Client(port, keys)
             local_lat[name].append(time.perf_counter() - start)
             if status >= 500 or status == 0 or (status >= 400 and name != "directory"):
                 local_err[name] += 1
+                samples.setdefault(f"{name} {status}", data[:300].decode(errors="replace"))
         with state["lock"]:
             for k, v in local_lat.items():
                 latencies[k].extend(v)
@@ -203,7 +211,9 @@ def main(argv=None):
               "baseline_one_client_match": baseline, "operations": rows,
               "total_per_second": round(total / args.seconds, 1),
               "match_throughput_vs_one_client": round(rows["match"]["per_second"] / baseline["per_second"], 2),
-              "errors": sum(errors.values()), "writes": checks, "match_only_wrk": wrk}
+              "errors": sum(errors.values()), "referrals_not_sent_network_at_capacity": state["no_capacity"],
+              "error_samples": state.get("error_samples", {}), "writes": checks,
+              "match_only_wrk": wrk}
     print(json.dumps(report, indent=2, ensure_ascii=False))
     print(f"\n{'operation':<16}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
     for name, r in rows.items():
