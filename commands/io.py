@@ -60,18 +60,8 @@ def import_members(file, kind, dry_run, quiet):
 
     Example: flask --app api import-members data/import_templates/agencies.csv --dry-run
     """
-    _say(f"reading {file} ...", quiet)
-    db = _db()
-    try:
-        report = importer.import_file(db, Path(file).read_bytes(), Path(file).name, ref=_ref(), kind=kind,
-                                      dry_run=dry_run)
-    except RismepError as error:
-        raise _fail(error) from None
-    finally:
-        db.close()
-    _echo_json(report)
-    if not report["valid"]:
-        raise click.ClickException(f"{report['problems_total']} problem(s) found; fix them and run again.")
+    _run_import(file, quiet, lambda db, data: importer.import_file(db, data, Path(file).name, ref=_ref(),
+                                                                   kind=kind, dry_run=dry_run))
 
 
 @click.command("export-hsds")
@@ -111,10 +101,16 @@ def import_hsds(file, dry_run, quiet):
 
     Example: flask --app api import-hsds directory.hsds.json --dry-run
     """
+    _run_import(file, quiet, lambda db, data: hsds.import_hsds(db, hsds.load_document(data), ref=_ref(),
+                                                               dry_run=dry_run))
+
+
+def _run_import(file, quiet, run) -> None:
+    """Read FILE, run one import on the store, print its report; a report with problems fails the command."""
     _say(f"reading {file} ...", quiet)
     db = _db()
     try:
-        report = hsds.import_hsds(db, hsds.load_document(Path(file).read_bytes()), ref=_ref(), dry_run=dry_run)
+        report = run(db, Path(file).read_bytes())
     except RismepError as error:
         raise _fail(error) from None
     finally:

@@ -93,3 +93,15 @@ def test_member_round_trip_is_lossless(empty_db, name, capacity, spec, years):
     got = directory.get_member(empty_db, "C0009")
     assert got["name_th"] == name and got["years_experience"] == years
     assert any(o["capacity_month"] == capacity and o["specialisation"] == spec for o in got["offerings"])
+
+
+def test_an_existing_database_is_migrated_when_the_app_starts(db_path):
+    """A file made before the latest migration gets it on the next start (make run, make serve, tests)."""
+    from api import create_app
+    db = open_db(db_path)
+    db.execute("DROP TABLE models")
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+    db.close()
+    create_app({"TESTING": True, "DATABASE": str(db_path), "SECRET_KEY": "test"})
+    db = open_db(db_path, migrate_schema=False)
+    assert schema_version(db) == SCHEMA_VERSION and "models" in db.table_names()

@@ -167,15 +167,12 @@ def register_error_pages(bp) -> None:
 
 
 def configure_app(state) -> None:
-    """On registration: session cookie defaults, migrate an older store (adds the users table)."""
+    """On registration: session cookie defaults (create_app has already migrated the store)."""
     from datetime import timedelta
 
-    from matcher.store import open_db
     app = state.app
     if app.config.get("SESSION_COOKIE_SAMESITE") is None:
         app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     if app.config.get("PERMANENT_SESSION_LIFETIME") == timedelta(days=31):
         app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=12)
-    db = open_db(app.config["DATABASE"])  # applies pending migrations (cheap when none)
-    db.close()
