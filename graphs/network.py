@@ -15,8 +15,6 @@ The full graph is a ``MultiGraph`` (a pair of members may be linked by more than
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import networkx as nx
 
 
@@ -84,10 +82,3 @@ def collaboration_graph(member_ids, collaborations) -> nx.Graph:
 def subgraph_of_type(G, node_type: str):
     """View of the nodes of one ``type``."""
     return G.subgraph(n for n, t in G.nodes(data="type") if t == node_type)
-
-
-def write_graphml(G, path) -> Path:
-    """Write G as GraphML (node and edge attributes are strings and numbers, which GraphML holds)."""
-    path = Path(path)
-    nx.write_graphml(G, path)
-    return path

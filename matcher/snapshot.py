@@ -6,7 +6,6 @@ Rows come from the store once; everything the hot path needs is held as numpy ar
 
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import dataclass, field, replace
 
@@ -195,7 +194,3 @@ class SnapshotCache:
         if "outcomes" in changed:
             return refresh_outcomes(db, snap, versions)
         return refresh_load(db, snap, versions)
-
-
-def needs_of(leg: dict) -> list[str]:
-    return json.loads(leg["needs"]) if isinstance(leg["needs"], str) else list(leg["needs"])

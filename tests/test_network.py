@@ -1,8 +1,8 @@
 import networkx as nx
 import pytest
 
-from graphs.network import build_network, category_node, collaboration_graph, province_node, subgraph_of_type, \
-    write_graphml
+from graphs.network import build_network, category_node, collaboration_graph, province_node, subgraph_of_type
+from matcher.exports import write_graph
 from matcher.store import directory, history, open_db
 
 PROVINCES = [{"code": "TH-50", "name_en": "Chiang Mai", "name_th": "เชียงใหม่", "region": "north", "lat": 18.79,
@@ -59,7 +59,7 @@ def test_collaboration_graph_is_weighted_and_close_for_frequent_partners():
 
 
 def test_graphml_round_trip(toy, tmp_path):
-    path = write_graphml(toy, tmp_path / "net.graphml")
+    path = write_graph(toy, tmp_path / "net.graphml")
     back = nx.read_graphml(path)
     assert back.number_of_nodes() == toy.number_of_nodes()
     assert back.number_of_edges() == toy.number_of_edges()

@@ -51,10 +51,6 @@ class RateLimiter:
                 raise TooManyRequests(f"Too many {what}; try again in {wait} s.", field=None)
             events.append(now)
 
-    def reset(self) -> None:
-        with self._lock:
-            self._events.clear()
-
 
 def register(app) -> None:
     app.after_request(add_security_headers)
