@@ -17,6 +17,7 @@ install: $(BIN)/.installed
 
 run: install
 	$(BIN)/flask --app api init-db
+	$(BIN)/flask --app api train-intake --if-stale > /dev/null
 	@echo "Serving the RISMEP matcher (synthetic demo network) on http://$(HOST):$(PORT)"
 	$(BIN)/flask --app api run --host $(HOST) --port $(PORT)
 
@@ -24,6 +25,7 @@ run: install
 WORKERS ?= 4
 serve: install
 	$(BIN)/flask --app api init-db
+	$(BIN)/flask --app api train-intake --if-stale > /dev/null
 	$(BIN)/gunicorn --workers $(WORKERS) --threads 1 --bind $(HOST):$(PORT) --access-logfile - \
 		--graceful-timeout 10 "api:create_app()"
 

@@ -94,7 +94,8 @@ def main() -> None:
     tok_med = statistics.median(tokenize)
 
     print(f"corpus: {len(texts)} texts, mean {sum(map(len, texts)) / len(texts):.0f} characters")
-    print(f"train: {train_s:.1f} s ({model.info['train_rows']} train-split texts); model file {size_kb:.0f} KB")
+    print(f"train: {train_s:.1f} s ({model.info['train_rows']} training texts, train and dev splits); "
+          f"model file {size_kb:.0f} KB")
     print(f"load, fresh process (imports + load + first classify): {cold_s:.3f} s "
           f"(plus interpreter start-up, {bare_s:.3f} s for an empty one)")
     print(f"load, in process (load + trie of {len(loaded.scorer.dictionary)} words): {warm_load_s:.3f} s; "

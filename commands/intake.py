@@ -27,14 +27,19 @@ def _note(quiet: bool, message: str) -> None:
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None,
               help="where to save the model (default: the INTAKE_MODEL setting, data/models/intake.joblib)")
 @click.option("--seed", type=int, default=0, show_default=True, help="seed of the threshold folds")
+@click.option("--if-stale", is_flag=True,
+              help="do nothing if the saved model is of this version and trained on the current corpus")
 @click.option("--quiet", is_flag=True, help="print nothing on stderr")
-def train_intake(corpus_dir, out_path, seed, quiet):
-    """Train the intake classifier on the corpus's train split and save it with its version and data hash.
+def train_intake(corpus_dir, out_path, seed, if_stale, quiet):
+    """Train the intake classifier on the corpus's train and dev splits; save it with its version and data hash.
 
     Example: flask --app api train-intake
     """
-    from matcher.intake import train_model
+    from matcher.intake import current_saved_model, train_model
     path = Path(out_path or current_app.config["INTAKE_MODEL"])
+    if if_stale and current_saved_model(path, corpus_dir) is not None:
+        _note(quiet, f"the intake classifier at {path} is up to date")
+        return
     _note(quiet, f"training the intake classifier on {corpus_dir or 'data/intake'} ...")
     start = time.perf_counter()
     try:
@@ -53,14 +58,17 @@ def train_intake(corpus_dir, out_path, seed, quiet):
 @click.option("--model", "model_path", type=click.Path(dir_okay=False), default=None,
               help="model file (default: the INTAKE_MODEL setting; trained first if absent or stale)")
 @click.option("--cv-folds", type=click.IntRange(0, 20), default=5, show_default=True,
-              help="folds of cross-validation on the train split (0: skip it)")
+              help="folds of cross-validation on the training splits, train and dev (0: skip it)")
+@click.option("--dev", is_flag=True,
+              help="also train on the train split alone and score the dev split (about 10 s more)")
 @click.option("--quiet", is_flag=True, help="print nothing on stderr")
-def evaluate_intake(corpus_dir, model_path, cv_folds, quiet):
+def evaluate_intake(corpus_dir, model_path, cv_folds, dev, quiet):
     """Evaluate the intake classifier on the held-out test split (never used in training or tuning).
 
     Prints micro and macro F1, per-category precision, recall and F1, the most frequent confusions and
-    per-language figures as JSON, plus cross-validation of the same training on the train split. A short
-    summary goes to stderr.
+    per-language figures as JSON, plus cross-validation of the same training on the training splits
+    (train and dev) and, with --dev, the dev split scored by a model trained without it. A short summary
+    goes to stderr.
 
     Example: flask --app api evaluate-intake --cv-folds 5
     """
@@ -68,7 +76,7 @@ def evaluate_intake(corpus_dir, model_path, cv_folds, quiet):
     try:
         model = load_or_train(model_path or current_app.config["INTAKE_MODEL"], corpus_dir)
         _note(quiet, f"evaluating model {model.version} ({model.data_hash[:12]}) ...")
-        report = evaluate_model(model, corpus_dir, cv_folds=cv_folds)
+        report = evaluate_model(model, corpus_dir, cv_folds=cv_folds, dev=dev)
     except RismepError as error:
         raise click.ClickException(error.message) from error
     _echo_json(report)
@@ -83,8 +91,11 @@ def summary(report: dict) -> str:
     if "cross_validation" in report:
         cv = report["cross_validation"]
         kind = "grouped " if cv.get("grouped") else ""
-        lines.append(f"{kind}{cv['folds']}-fold CV on train: macro F1 {cv['macro_f1']:.3f} "
+        lines.append(f"{kind}{cv['folds']}-fold CV on train + dev: macro F1 {cv['macro_f1']:.3f} "
                      f"(sd {cv['macro_f1_std']:.3f})")
+    if "dev" in report:
+        lines.append(f"dev split ({report['dev']['rows']} texts, model trained on train alone): "
+                     f"macro F1 {report['dev']['macro']['f1']:.3f}")
     weakest = sorted(test["per_category"].items(), key=lambda kv: kv[1]["f1"])[:5]
     lines.append("weakest: " + ", ".join(f"{code} {v['f1']:.2f}" for code, v in weakest))
     return "\n".join(lines)

@@ -40,7 +40,7 @@ from .errors import Unprocessable
 from .reference import DATA_DIR, load_reference
 
 # Bump when the text analysis or the features change: saved models of another version are retrained.
-INTAKE_VERSION = "1.4"
+INTAKE_VERSION = "1.5"
 MAX_TEXT_CHARS = 2000
 DEFAULT_CORPUS_DIR = DATA_DIR / "intake"
 DEFAULT_MODEL_PATH = DATA_DIR / "models" / "intake.joblib"
@@ -431,6 +431,8 @@ def _has_hit(hits, a: int, b: int) -> bool:
 def _thai_deny_scopes(text, clauses, hits) -> list[Scope]:
     out = []
     for m in _THAI_DENY_RE.finditer(text):
+        if any(h.start <= m.start() and m.end() <= h.end for h in hits):
+            continue                           # part of a term: "ซีลไม่ติด" is a symptom, not a denial
         a, b = _clause_at(clauses, m.start())
         end = b
         if not _has_hit(hits, m.end(), end):   # "ไม่มีปัญหาเรื่อง อย.": the object is in the next clause
@@ -954,6 +956,10 @@ def load_model(path) -> IntakeModel:
 # ---------------------------------------------------------------------------------------------------------
 
 CORPUS_COLUMNS = ["id", "text", "labels", "lang", "split"]
+# train: learned from. dev: written in another style, used to choose settings, then learned from too.
+# test: written independently of the rest; only ever scored (data/intake/README.md, "The splits").
+SPLITS = ("train", "dev", "test")
+TRAINING_SPLITS = ("train", "dev")
 
 
 def corpus_files(corpus_dir=None) -> list[Path]:
@@ -999,8 +1005,9 @@ def _corpus_row(path: Path, row: dict, codes: set, seen: set) -> dict:
     if bad:
         raise Unprocessable(f"{where}: unknown label(s) {', '.join(bad)}; use taxonomy codes.", field="corpus",
                             allowed=sorted(codes))
-    if row.get("split") not in ("train", "test"):
-        raise Unprocessable(f"{where}: split must be train or test; got {row.get('split')!r}.", field="corpus")
+    if row.get("split") not in SPLITS:
+        raise Unprocessable(f"{where}: split must be one of {', '.join(SPLITS)}; got {row.get('split')!r}.",
+                            field="corpus")
     if not (row.get("text") or "").strip():
         raise Unprocessable(f"{where}: empty text.", field="corpus")
     if row["id"] in seen:
@@ -1019,20 +1026,24 @@ def label_matrix(rows: list[dict], categories: list[str]) -> np.ndarray:
     return Y
 
 
-def train_model(corpus_dir=None, *, seed: int = 0, ref=None) -> IntakeModel:
-    """Fit the classifier on the corpus's train split (the test split is never seen) and wrap it with the
-    training data's hash. Takes a few seconds."""
+def train_model(corpus_dir=None, *, seed: int = 0, ref=None, splits=TRAINING_SPLITS) -> IntakeModel:
+    """Fit the classifier on the corpus's train and dev splits (the test split is never seen) and wrap it
+    with the training data's hash. Takes a few seconds. ``splits=("train",)`` leaves the dev split out,
+    to score it (``evaluate_model(..., dev=True)``)."""
+    if "test" in splits:
+        raise ValueError("the test split is never trained on")
     from .intake_features import IntakeClassifier, DEFAULT_PARAMS
     base = Path(corpus_dir) if corpus_dir else DEFAULT_CORPUS_DIR
     ref = ref or load_reference()
     categories = list(ref.category_codes)
     data_hash = corpus_hash(base)
-    rows = [r for r in read_corpus(base, categories) if r["split"] == "train"]
+    rows = [r for r in read_corpus(base, categories) if r["split"] in splits]
     lexicon = read_lexicon(base / "lexicon.csv", categories)
     start = time.perf_counter()
     est = IntakeClassifier(categories=categories, lexicon=lexicon, random_state=seed, **DEFAULT_PARAMS)
     est.fit([r["text"] for r in rows], label_matrix(rows, categories))
-    info = {"train_rows": len(rows), "seconds": round(time.perf_counter() - start, 2), "seed": seed,
+    info = {"train_rows": len(rows), "splits": list(splits), "seconds": round(time.perf_counter() - start, 2),
+            "seed": seed,
             "params": est.get_params(deep=False) | {"lexicon": f"{len(lexicon)} rows"},
             "corpus_files": [p.name for p in corpus_files(base)],
             "thresholds": dict(zip(categories, np.round(est.thresholds_, 3).tolist()))}
@@ -1047,30 +1058,41 @@ def load_or_train(model_path=None, corpus_dir=None) -> IntakeModel:
     ``data_hash``); otherwise train one and save it (atomically) at ``model_path``
     (default ``data/models/intake.joblib``)."""
     path = Path(model_path) if model_path else DEFAULT_MODEL_PATH
-    current = corpus_hash(corpus_dir)
     with _TRAIN_LOCK:
-        if path.exists():
-            try:
-                model = load_model(path)
-            except Exception:  # noqa: BLE001 - an unreadable or foreign file is replaced by a fresh model
-                model = None
-            if (model is not None and model.data_hash == current and model.version == INTAKE_VERSION
-                    and model.scorer.is_consistent()):
-                return model
-        model = train_model(corpus_dir)
-        model.save(path)
+        model = current_saved_model(path, corpus_dir)
+        if model is None:
+            model = train_model(corpus_dir)
+            model.save(path)
         return model
 
 
-def evaluate_model(model: IntakeModel, corpus_dir=None, *, cv_folds: int = 5, seed: int = 0) -> dict:
+def current_saved_model(model_path=None, corpus_dir=None) -> IntakeModel | None:
+    """The model saved at ``model_path`` if it is of this version and was trained on the current corpus;
+    None if it is missing, unreadable, of another version or stale."""
+    path = Path(model_path) if model_path else DEFAULT_MODEL_PATH
+    if not path.exists():
+        return None
+    try:
+        model = load_model(path)
+    except Exception:  # noqa: BLE001 - an unreadable or foreign file counts as missing
+        return None
+    if (model.data_hash == corpus_hash(corpus_dir) and model.version == INTAKE_VERSION
+            and model.scorer.is_consistent()):
+        return model
+    return None
+
+
+def evaluate_model(model: IntakeModel, corpus_dir=None, *, cv_folds: int = 5, seed: int = 0,
+                   dev: bool = False) -> dict:
     """How well the model does on the held-out test split (micro and macro F1, per-category precision,
     recall, F1 and support, the most frequent confusions, per-language macro F1, false needs on texts
-    with no need), plus ``cv_folds``-fold cross-validation of the same training on the train split."""
+    with no need), plus ``cv_folds``-fold cross-validation of the same training on the training splits.
+    ``dev=True`` adds the dev split scored by a model trained on the train split alone."""
     from .intake_features import cross_validate, multilabel_report
     categories = model.categories
     rows = read_corpus(corpus_dir, categories)
     test = [r for r in rows if r["split"] == "test"]
-    train = [r for r in rows if r["split"] == "train"]
+    train = [r for r in rows if r["split"] in TRAINING_SPLITS]
     Y, P = label_matrix(test, categories), model.predict([r["text"] for r in test])
     report = {"model": {"version": model.version, "data_hash": model.data_hash, "trained_at": model.trained_at},
               "test": multilabel_report(Y, P, categories, langs=[r["lang"] for r in test],
@@ -1079,4 +1101,10 @@ def evaluate_model(model: IntakeModel, corpus_dir=None, *, cv_folds: int = 5, se
         lexicon = read_lexicon(Path(corpus_dir or DEFAULT_CORPUS_DIR) / "lexicon.csv", categories)
         report["cross_validation"] = cross_validate([r["text"] for r in train], label_matrix(train, categories),
                                                     categories, lexicon, folds=cv_folds, seed=seed)
+    if dev:
+        rows_dev = [r for r in rows if r["split"] == "dev"]
+        without_dev = train_model(corpus_dir, seed=seed, splits=("train",))
+        report["dev"] = multilabel_report(label_matrix(rows_dev, categories),
+                                          without_dev.predict([r["text"] for r in rows_dev]), categories,
+                                          langs=[r["lang"] for r in rows_dev], ids=[r["id"] for r in rows_dev])
     return report
