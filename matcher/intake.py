@@ -26,6 +26,7 @@ without importing scikit-learn.
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import os
 import re
@@ -832,13 +833,29 @@ def rescaled(p: float, threshold: float) -> float:
 # Words too common to show as evidence on their own.
 _FUNCTION_WORDS = frozenset(
     "ได้ ไม่ มี แล้ว ที่ และ แต่ ก็ จะ ให้ ไป มา ว่า เป็น ของ คือ กับ ใน การ ความ อยาก ต้อง ทำ เรา ค่ะ ครับ คะ นะ "
+    "แล้วก็ ดู เลย ด้วย อีก ตอนนี้ เขา เค้า มัน บ้าง ยัง หน่อย ช่วย แบบ อะไร ยังไง "
     "the a an we to of and is are not no our in for it be have has do with on at this that my i #".split())
+
+
+_ENGLISH_COMMON = frozenset(
+    "want wants need needs please help can could how what who where when get got us they them you your "
+    "their would will so but or from by as was were very more some any also just".split())
+
+
+@functools.lru_cache(maxsize=1)
+def function_words() -> frozenset:
+    """Words that say nothing on their own as evidence: the list above, PyThaiNLP's Thai stopwords (a
+    file inside the package, read once; nothing downloaded) and common English words."""
+    _offline_pythainlp()
+    from pythainlp.corpus import thai_stopwords
+    return _FUNCTION_WORDS | frozenset(thai_stopwords()) | _ENGLISH_COMMON
 
 
 def is_telling(term: str) -> bool:
     """Whether a word n-gram says something on its own (not only function words or numbers)."""
     words = term.split()
-    return any(w not in _FUNCTION_WORDS and len(w) >= 2 for w in words)
+    common = function_words()
+    return any(w not in common and len(w) >= 2 for w in words)
 
 
 class IntakeModel:

@@ -125,6 +125,14 @@ def test_result_shape_and_order(model):
     assert result["province"] == "TH-50" and result["language"] == "th"
 
 
+def test_evidence_leaves_out_words_that_say_nothing_on_their_own(model):
+    assert not intake.is_telling("แล้วก็") and not intake.is_telling("ขอ") and not intake.is_telling("wants")
+    assert intake.is_telling("ขึ้นรา") and intake.is_telling("collateral")
+    for text in ("มีเลข อย. แล้ว แต่ห้างขอ GMP", "the bank wants collateral we do not have"):
+        for need in model.classify(text)["needs"]:
+            assert need["evidence"] and all(intake.is_telling(p.lower()) for p in need["evidence"]), need
+
+
 def test_shelf_life_evidence_names_the_symptom(model):
     need = next(n for n in model.classify("ขนมเปี๊ยะขึ้นราภายใน 3 วัน")["needs"] if n["code"] == "shelf_life")
     assert "ขึ้นรา" in need["evidence"]
