@@ -60,7 +60,7 @@ def train_intake(corpus_dir, out_path, seed, if_stale, quiet):
 @click.option("--cv-folds", type=click.IntRange(0, 20), default=5, show_default=True,
               help="folds of cross-validation on the training splits, train and dev (0: skip it)")
 @click.option("--dev", is_flag=True,
-              help="also train on the train split alone and score the dev split (about 10 s more)")
+              help="also train on the train split alone and score the dev split (about a minute more)")
 @click.option("--quiet", is_flag=True, help="print nothing on stderr")
 def evaluate_intake(corpus_dir, model_path, cv_folds, dev, quiet):
     """Evaluate the intake classifier on the held-out test split (never used in training or tuning).

@@ -1045,7 +1045,7 @@ def label_matrix(rows: list[dict], categories: list[str]) -> np.ndarray:
 
 def train_model(corpus_dir=None, *, seed: int = 0, ref=None, splits=TRAINING_SPLITS) -> IntakeModel:
     """Fit the classifier on the corpus's train and dev splits (the test split is never seen) and wrap it
-    with the training data's hash. Takes a few seconds. ``splits=("train",)`` leaves the dev split out,
+    with the training data's hash. Takes about a minute. ``splits=("train",)`` leaves the dev split out,
     to score it (``evaluate_model(..., dev=True)``)."""
     if "test" in splits:
         raise ValueError("the test split is never trained on")
@@ -1105,7 +1105,7 @@ def evaluate_model(model: IntakeModel, corpus_dir=None, *, cv_folds: int = 5, se
     recall, F1 and support, the most frequent confusions, per-language macro F1, false needs on texts
     with no need), plus ``cv_folds``-fold cross-validation of the same training on the training splits.
     ``dev=True`` adds the dev split scored by a model trained on the train split alone."""
-    from .intake_features import cross_validate, multilabel_report
+    from .intake_features import cross_validate, multilabel_report, nearest_overlap
     categories = model.categories
     rows = read_corpus(corpus_dir, categories)
     test = [r for r in rows if r["split"] == "test"]
@@ -1114,6 +1114,8 @@ def evaluate_model(model: IntakeModel, corpus_dir=None, *, cv_folds: int = 5, se
     report = {"model": {"version": model.version, "data_hash": model.data_hash, "trained_at": model.trained_at},
               "test": multilabel_report(Y, P, categories, langs=[r["lang"] for r in test],
                                         ids=[r["id"] for r in test])}
+    report["test"]["nearest_training_overlap"] = nearest_overlap([r["text"] for r in test],
+                                                                 [r["text"] for r in train])
     if cv_folds and cv_folds > 1:
         lexicon = read_lexicon(Path(corpus_dir or DEFAULT_CORPUS_DIR) / "lexicon.csv", categories)
         report["cross_validation"] = cross_validate([r["text"] for r in train], label_matrix(train, categories),

@@ -27,8 +27,9 @@ from collections import Counter
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import precision_recall_fscore_support
 from sklearn.model_selection import GroupKFold, KFold
@@ -418,37 +419,43 @@ def fold_splits(texts, folds: int, seed: int, grouped: bool) -> list[tuple[np.nd
 
 
 def near_duplicate_groups(texts, overlap: float = 0.5, block: int = 512) -> np.ndarray:
-    """(n,) group ids: texts whose sets of character trigrams (spaces removed, lower case) have a Jaccard
-    overlap above ``overlap`` are in one group, transitively. The intersections come from a sparse 0/1
-    text-by-trigram matrix times its transpose, ``block`` rows at a time: O(n^2) in compiled code, about
-    a second for 6,000 texts, and O(block * n) memory."""
-    grams = [_trigrams(t) for t in texts]
-    vocabulary: dict[str, int] = {}
-    indices = [[vocabulary.setdefault(g, len(vocabulary)) for g in sorted(gs)] for gs in grams]
+    """(n,) group ids (the smallest index in each group): texts whose sets of character trigrams (spaces
+    removed, lower case) have a Jaccard overlap above ``overlap`` are in one group, transitively. The
+    intersections are a sparse 0/1 text-by-trigram matrix times its transpose, ``block`` rows at a time
+    (O(block * n) memory); the groups are the connected components of the pairs that are close."""
     n = len(texts)
-    X = sp.csr_matrix((np.ones(sum(map(len, indices)), dtype=np.int32),
-                       np.concatenate([np.array(ix, dtype=np.int64) for ix in indices]) if n else np.zeros(0),
-                       np.cumsum([0] + [len(ix) for ix in indices])), shape=(n, max(len(vocabulary), 1)))
-    sizes = np.array([len(ix) for ix in indices])
-    parent = list(range(n))
-
-    def root(i):
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
+    try:
+        X = CountVectorizer(analyzer=_trigrams, binary=True, dtype=np.int32).fit_transform(texts).tocsr()
+    except ValueError:                         # no trigram at all: every text is its own group
+        return np.arange(n)
+    sizes = np.asarray(X.sum(axis=1)).ravel()
     XT = X.T.tocsc()
+    pairs = []
     for start in range(0, n, block):
-        stop = min(start + block, n)
-        inter = (X[start:stop] @ XT).toarray()
-        union = sizes[start:stop, None] + sizes[None, :] - inter
-        close = (inter > overlap * union) & (sizes[start:stop, None] > 0) & (sizes[None, :] > 0)
-        for i, j in zip(*np.nonzero(close)):
-            i += start
-            if j < i:
-                parent[root(i)] = root(j)
-    return np.array([root(i) for i in range(n)])
+        inter = (X[start:start + block] @ XT).toarray()
+        union = sizes[start:start + block, None] + sizes[None, :] - inter
+        close = (inter > overlap * union) & (sizes[start:start + block, None] > 0) & (sizes[None, :] > 0)
+        i, j = np.nonzero(close)
+        pairs.append((i + start, j))
+    rows, cols = (np.concatenate(parts) for parts in zip(*pairs))
+    graph = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    first = np.full(labels.max() + 1, n)
+    np.minimum.at(first, labels, np.arange(n))
+    return first[labels]
+
+
+def nearest_overlap(texts, reference) -> dict:
+    """How close ``texts`` come to ``reference`` texts: for each text the highest Jaccard overlap of its
+    character trigrams with any reference text; the median, the 95th percentile and how many are above
+    0.5 (near-copies)."""
+    trigrams = CountVectorizer(analyzer=_trigrams, binary=True, dtype=np.int32)
+    X = trigrams.fit_transform(list(texts) + list(reference))
+    A, B = X[:len(texts)], X[len(texts):]
+    sa, sb = np.asarray(A.sum(axis=1)).ravel(), np.asarray(B.sum(axis=1)).ravel()
+    inter = (A @ B.T).toarray()
+    best = (inter / np.maximum(sa[:, None] + sb[None, :] - inter, 1)).max(axis=1)
+    return {"median": _r(np.median(best)), "p95": _r(np.percentile(best, 95)), "above_0_5": int((best > 0.5).sum())}
 
 
 def _trigrams(text: str) -> set:
@@ -461,4 +468,4 @@ def _r(x) -> float:
 
 
 __all__ = ["IntakeClassifier", "DEFAULT_PARAMS", "best_threshold", "cross_validate",
-           "domain_dictionary", "multilabel_report", "near_duplicate_groups"]
+           "domain_dictionary", "multilabel_report", "near_duplicate_groups", "nearest_overlap"]

@@ -439,6 +439,15 @@ def test_held_out_test_split(model):
     report = intake.evaluate_model(model, cv_folds=0)["test"]
     assert report["rows"] >= 200
     assert report["macro"]["f1"] >= HELD_OUT_MACRO_F1_BAR, report["macro"]
+    # written independently: no test text is a near-copy of a training text, apart from a greeting or two
+    overlap = report["nearest_training_overlap"]
+    assert overlap["median"] < 0.3 and overlap["above_0_5"] <= 2, overlap
+
+
+def test_nearest_overlap_finds_near_copies():
+    from matcher.intake_features import nearest_overlap
+    out = nearest_overlap(["ขนมขึ้นราภายในสามวัน", "we need a loan"], ["ขนมขึ้นราภายในสามวันค่ะ", "โลโก้ใหม่"])
+    assert out["above_0_5"] == 1 and out["p95"] > 0.5
 
 
 @pytest.mark.slow

@@ -85,13 +85,17 @@ def root():
                            "see the README's 'Import and export' section."}
 
 
+def _service_filters(query) -> dict:
+    """The filters that /services and /service_at_locations share."""
+    return {name: query.get(name) for name in ("search", "taxonomy_term_id", "taxonomy_id", "organization_id")}
+
+
 @bp.get("/services")
 @bp.input(ServiceQuery, location="query", arg_name="query")
 def services(query):
     """A page of services (one per agency and service category), filtered by term, taxonomy or organization."""
     view = current_directory()
-    rows = view.services(search=query.get("search"), taxonomy_term_id=query.get("taxonomy_term_id"),
-                         taxonomy_id=query.get("taxonomy_id"), organization_id=query.get("organization_id"))
+    rows = view.services(**_service_filters(query))
     shape = view.service if query["full"] else view.service_brief
     return hsds.page(rows, query["page"], query["per_page"], lambda s: shape(s["id"]))
 
@@ -158,8 +162,7 @@ def taxonomy_term(term_id):
 def service_at_locations(query):
     """A page of services at locations (each agency's services at its province seat)."""
     view = current_directory()
-    rows = view.service_at_locations(search=query.get("search"), taxonomy_term_id=query.get("taxonomy_term_id"),
-                                     taxonomy_id=query.get("taxonomy_id"), organization_id=query.get("organization_id"))
+    rows = view.service_at_locations(**_service_filters(query))
     shape = view.service_at_location if query["full"] else view.service_at_location_brief
     return hsds.page(rows, query["page"], query["per_page"], lambda s: shape(s["id"]))
 
