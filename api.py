@@ -14,23 +14,25 @@ from pathlib import Path
 from apiflask import APIFlask
 
 from matcher import __version__
-from matcher.dataset import ensure_database
+from matcher.config import EngineConfig
+from matcher.engine.snapshot import SnapshotCache
 from matcher.reference import load_reference
-from matcher.snapshot import SnapshotCache
+from matcher.store import prepare_database
 
 ROOT = Path(__file__).resolve().parent
+DATA_DIR = ROOT / "data"  # the project's own data: reference CSVs, prerequisites, the intake corpus
 
 # name: (default, help). The one place every setting is defined.
 SETTINGS = {
-    "DATABASE": (str(ROOT / "data" / "rismep.db"), "SQLite file; created and seeded with the demo network if absent"),
+    "DATABASE": (str(DATA_DIR / "rismep.db"), "SQLite file; `flask --app api init-db` creates it with the demo network"),
     "DEMO_SEED": (2018, "seed of the synthetic demo network written into a new database"),
     "DEMO_SCALE": ("demo", "size of the synthetic network written into a new database: demo or national"),
-    "DATA_DIR": (str(ROOT / "data"), "folder of the reference CSV files"),
+    "DATA_DIR": (str(DATA_DIR), "folder of the reference CSV files, prerequisites.csv and the intake corpus"),
     "MAX_CONTENT_LENGTH": (1_000_000, "largest request body accepted, in bytes"),
     "SECRET_KEY": (None, "session signing key; set RISMEP_SECRET_KEY in production"),
     "SIGN_IN_LIMIT": (10, "sign-in attempts per user and address per 5 minutes (per worker)"),
     "API_KEY_LIMIT": (6000, "requests per API key and address per minute (per worker)"),
-    "INTAKE_MODEL": (str(ROOT / "data" / "models" / "intake.joblib"),
+    "INTAKE_MODEL": (str(DATA_DIR / "models" / "intake.joblib"),
                      "intake classifier file; trained from data/intake/ and saved here on first use if absent"),
 }
 
@@ -41,19 +43,19 @@ BLUEPRINTS = ("web.directory", "web.matching", "web.docs", "web.desk", "web.refe
 
 @dataclass
 class Engine:
-    """What the app holds in memory: reference data and the snapshot of the network."""
+    """What the app holds in memory: its configuration, reference data and the snapshot of the network."""
 
+    config: EngineConfig
     ref: object
     snapshots: SnapshotCache
-    intake_model_path: str | None = None
     _intake: object = field(default=None, repr=False)
 
     @property
     def intake(self):
         """The intake classifier, loaded once per process (trained and saved first if missing or stale)."""
         if self._intake is None:
-            from matcher.intake import load_or_train
-            self._intake = load_or_train(self.intake_model_path)
+            from matcher.intake.training import load_or_train
+            self._intake = load_or_train(self.config.intake_model, self.ref)
         return self._intake
 
 
@@ -70,11 +72,10 @@ def create_app(test_config: dict | None = None) -> APIFlask:
         app.logger.warning("RISMEP_SECRET_KEY is not set: using a random session key for this process; "
                            "desk sign-ins end when it restarts. Set RISMEP_SECRET_KEY in production.")
     _configure_openapi(app)
-    ensure_database(app.config["DATABASE"], seed=int(app.config["DEMO_SEED"]),
-                    scale=app.config["DEMO_SCALE"], data_dir=app.config["DATA_DIR"])
-    ref = load_reference(app.config["DATA_DIR"])
-    app.extensions["rismep"] = Engine(ref=ref, snapshots=SnapshotCache(ref),
-                                      intake_model_path=app.config["INTAKE_MODEL"])
+    prepare_database(app.config["DATABASE"])
+    config = EngineConfig.from_settings(app.config)
+    ref = load_reference(config.data_dir)
+    app.extensions["rismep"] = Engine(config=config, ref=ref, snapshots=SnapshotCache(ref))
     app.json.ensure_ascii = False
     app.json.sort_keys = False
 

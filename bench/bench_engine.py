@@ -42,10 +42,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from matcher import allocation, bundles, demo, matching, scoring  # noqa: E402
-from matcher.dataset import ensure_database  # noqa: E402
+from api import DATA_DIR  # noqa: E402
+from matcher.engine import allocation, coordination, pool  # noqa: E402
+from matcher.synthetic import demo  # noqa: E402
+from matcher.engine import matching  # noqa: E402
+from matcher.engine import scoring  # noqa: E402
+from matcher.synthetic.dataset import ensure_database  # noqa: E402
 from matcher.reference import load_reference  # noqa: E402
-from matcher.snapshot import build_snapshot  # noqa: E402
+from matcher.engine.snapshot import build_snapshot  # noqa: E402
 from matcher.store import history, models, open_db  # noqa: E402
 
 BRUTE_FORCE_LIMIT = 5_000  # assignments enumerated exactly; above, the MILP
@@ -60,11 +64,11 @@ def prepare(path: Path, scale: str, workdir: Path) -> tuple[object, Path]:
     copy = workdir / f"{scale}.db"
     if path is None or not Path(path).exists():
         print(f"generating the synthetic {scale} network ...", file=sys.stderr)
-        ensure_database(copy, scale=scale)
+        ensure_database(copy, load_reference(DATA_DIR), scale=scale)
     else:
         shutil.copy(path, copy)
     db = open_db(copy)
-    ref = load_reference()
+    ref = load_reference(DATA_DIR)
     if models.latest_model(db, scoring.MODEL_NAME) is None:
         snap = build_snapshot(db, ref)
         out = scoring.train(snap, models.training_legs(db), history.demo_truth(db))
@@ -124,7 +128,7 @@ def brute_force_optimum(pb) -> float:
             sets[key] = a
     for key, a in sets.items():
         members = list(key) + list(range(len(fixed), len(fixed) + pb["coordinate"]))
-        J = a + fixed[list(key)].sum() + lam * bundles.mst_weight(D, members)
+        J = a + fixed[list(key)].sum() + lam * coordination.mst_weight(D, members)
         best = min(best, J)
     return best
 
@@ -257,7 +261,7 @@ def objective(pb, assign) -> float:
     members = sorted(set(assign))
     coord = list(range(len(pb["fixed"]), len(pb["fixed"]) + pb["coordinate"]))
     return float(sum(pb["cost"][m, n] for n, m in enumerate(assign)) + pb["fixed"][members].sum()
-                 + pb["lam"] * bundles.mst_weight(pb["D"], members + coord))
+                 + pb["lam"] * coordination.mst_weight(pb["D"], members + coord))
 
 
 # -- the sections ---------------------------------------------------------------------------------------
@@ -309,14 +313,14 @@ def optimality(snapshot, cases) -> dict:
 
 def pool_rule_loss(snapshot, cases, growth=3) -> dict:
     """How much a pool ``growth`` times larger improves the best J (the price of the pool rule)."""
-    saved = dict(matching.POOL_PER_NEED), matching.POOL_MULTI, matching.POOL_PARTNERS
+    saved = dict(pool.POOL_PER_NEED), pool.POOL_MULTI, pool.POOL_PARTNERS
     base = [matching.match(snapshot, {**c, "top_k": 1})["bundles"] for c in cases]
     try:
-        matching.POOL_PER_NEED = {k: v * growth for k, v in saved[0].items()}
-        matching.POOL_MULTI, matching.POOL_PARTNERS = saved[1] * growth, saved[2] * growth
+        pool.POOL_PER_NEED = {k: v * growth for k, v in saved[0].items()}
+        pool.POOL_MULTI, pool.POOL_PARTNERS = saved[1] * growth, saved[2] * growth
         big = [matching.match(snapshot, {**c, "top_k": 1})["bundles"] for c in cases]
     finally:
-        matching.POOL_PER_NEED, matching.POOL_MULTI, matching.POOL_PARTNERS = saved
+        pool.POOL_PER_NEED, pool.POOL_MULTI, pool.POOL_PARTNERS = saved
     gaps = [(a[0]["objective"] - b[0]["objective"]) / b[0]["objective"] for a, b in zip(base, big) if a and b]
     return {"cases": len(gaps), "same": sum(g <= 1e-9 for g in gaps), "mean_gap": statistics.fmean(gaps),
             "worst_gap": max(gaps)}

@@ -29,8 +29,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from matcher.intake import _offline_pythainlp, load_model, read_corpus, train_model  # noqa: E402
-from matcher.intake_features import near_duplicate_groups  # noqa: E402
+from matcher.intake.text import _offline_pythainlp  # noqa: E402
+from matcher.intake.model import load_model  # noqa: E402
+from matcher.intake.training import read_corpus, train_model  # noqa: E402
+from matcher.intake.estimator import near_duplicate_groups  # noqa: E402
 
 
 def _ms(seconds: float) -> str:
@@ -38,9 +40,9 @@ def _ms(seconds: float) -> str:
 
 
 def cold_load_seconds(path: Path, runs: int) -> tuple[float, float]:
-    """(median seconds inside a fresh process to import matcher.intake, load the model and classify once,
+    """(median seconds inside a fresh process to import matcher.intake.model, load the model and classify once,
     median wall-clock seconds of a fresh interpreter that does nothing) over ``runs`` processes."""
-    load = ("import time; t = time.perf_counter(); from matcher.intake import load_model; m = load_model(%r); "
+    load = ("import time; t = time.perf_counter(); from matcher.intake.model import load_model; m = load_model(%r); "
             "m.classify('ขนม'); print(time.perf_counter() - t)" % str(path))
     inside, bare = [], []
     for _ in range(runs):

@@ -30,7 +30,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.service import create_key, request, running_service  # noqa: E402
-from matcher.dataset import ensure_database  # noqa: E402
+from api import DATA_DIR  # noqa: E402
+from matcher.reference import load_reference  # noqa: E402
+from matcher.synthetic.dataset import ensure_database  # noqa: E402
 
 NEED_SETS = [["gmp_haccp", "fda_registration"], ["loan", "credit_guarantee"], ["branding", "online_marketing"],
              ["shelf_life", "packaging_design", "fda_registration"], ["process_improvement"],
@@ -197,7 +199,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="rismep-load-"))
     db = tmp / "rismep.db"
-    ensure_database(db)
+    ensure_database(db, load_reference(DATA_DIR))
     keys = {"desk": create_key(db, "desk", "--desk", "load-desk"), "admin": create_key(db, "admin")}
     with running_service(db, workers=args.workers) as svc:
         base_lat, base_err, _ = run(svc.port, keys, 1, args.baseline_seconds, [("match", 1.0)])

@@ -24,8 +24,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from api import DATA_DIR  # noqa: E402
+from matcher.reference import load_reference  # noqa: E402
 from matcher import accounts  # noqa: E402
-from matcher.dataset import ensure_database  # noqa: E402
+from matcher.synthetic.dataset import ensure_database  # noqa: E402
 from matcher.store import open_db  # noqa: E402
 
 BUDGET_MS = 300.0
@@ -77,7 +79,7 @@ def main() -> None:
     from api import create_app
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.db"
-        ensure_database(path)
+        ensure_database(path, load_reference(DATA_DIR))
         db = open_db(path)
         accounts.create_demo_accounts(db)
         app = create_app({"DATABASE": str(path), "SECRET_KEY": "bench-only"})

@@ -32,10 +32,12 @@ sys.path.insert(0, str(ROOT))
 
 from graphs import centrality, rollout  # noqa: E402
 from graphs.network import collaboration_graph  # noqa: E402
-from matcher import analysis  # noqa: E402
-from matcher.dataset import ensure_database  # noqa: E402
+from api import DATA_DIR  # noqa: E402
+from matcher.synthetic import budgets, report  # noqa: E402
+from matcher.analysis import network as analysis  # noqa: E402
+from matcher.synthetic.dataset import ensure_database  # noqa: E402
 from matcher.reference import load_reference  # noqa: E402
-from matcher.snapshot import build_snapshot  # noqa: E402
+from matcher.engine.snapshot import build_snapshot  # noqa: E402
 from matcher.store import directory, history, open_db  # noqa: E402
 
 
@@ -50,7 +52,7 @@ def report_times(path: Path, ref) -> dict:
     time and as CPU time (user + system; on a busy shared machine the CPU time is what an idle one would
     take, the wall time includes waiting for a core)."""
     db = open_db(path)
-    analysis.seed_synthetic_budgets(db)
+    budgets.seed_synthetic_budgets(db)
     snapshot, t_snapshot = timed(build_snapshot, db, ref)
     marks, last = {}, [time.perf_counter()]
 
@@ -60,7 +62,7 @@ def report_times(path: Path, ref) -> dict:
         last[0] = now
 
     cpu = time.process_time()
-    (html, data), t_report = timed(analysis.build_report, db, ref, snapshot, tick)
+    (html, data), t_report = timed(report.build_report, db, ref, snapshot, tick)
     cpu_report = time.process_time() - cpu
     db.close()
     with tempfile.TemporaryDirectory() as out:
@@ -82,7 +84,7 @@ def print_report_times(results: dict) -> None:
     names = list(results)
     print(f"\n== report time (seconds; {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f})")
     print(f"{'step (wall)':42}" + "".join(f"{n:>12}" for n in names) + ("       ratio" if len(names) > 1 else ""))
-    rows = [(label, [results[n]["steps"].get(label, 0.0) for n in names]) for label in analysis.REPORT_STEPS]
+    rows = [(label, [results[n]["steps"].get(label, 0.0) for n in names]) for label in report.REPORT_STEPS]
     rows += [("whole report, in-process (wall)", [results[n]["report"] for n in names]),
              ("whole report, in-process (CPU)", [results[n]["report_cpu"] for n in names]),
              ("snapshot (the command builds it first)", [results[n]["snapshot"] for n in names]),
@@ -170,10 +172,10 @@ def main() -> None:
     parser.add_argument("--national", type=Path, help="a national network made by `generate --scale national`")
     parser.add_argument("--exact-betweenness", action="store_true", help="also compute exact betweenness")
     args = parser.parse_args()
-    ref = load_reference()
+    ref = load_reference(DATA_DIR)
     with tempfile.TemporaryDirectory() as tmp:
         demo = Path(tmp) / "demo.db"
-        ensure_database(demo)
+        ensure_database(demo, load_reference(DATA_DIR))
         results = {"demo": report_times(demo, ref)}
         if args.national:
             national = Path(tmp) / "national.db"

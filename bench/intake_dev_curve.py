@@ -24,8 +24,11 @@ sys.path.insert(0, str(ROOT))
 
 from sklearn.metrics import f1_score  # noqa: E402
 
-from matcher.intake import DEFAULT_CORPUS_DIR, label_matrix, load_reference, read_corpus, read_lexicon  # noqa: E402
-from matcher.intake_features import DEFAULT_PARAMS, IntakeClassifier  # noqa: E402
+from api import DATA_DIR  # noqa: E402
+from matcher.intake.training import DEFAULT_CORPUS_DIR, label_matrix, read_corpus  # noqa: E402
+from matcher.reference import load_reference  # noqa: E402
+from matcher.intake.lexicon import read_lexicon  # noqa: E402
+from matcher.intake.estimator import DEFAULT_PARAMS, IntakeClassifier  # noqa: E402
 
 # The rounds in the order they were written ("first" is corpus_<code>.csv; h is the test split).
 STEPS = [("1.4 corpus (first round + x)", ("first", "x")), ("+ y", ("y",)), ("+ z", ("z",)),
@@ -50,7 +53,7 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="a setting of IntakeClassifier to compare with the defaults (repeatable)")
     args = parser.parse_args()
-    categories = list(load_reference().category_codes)
+    categories = list(load_reference(DATA_DIR).category_codes)
     rows = read_corpus(None, categories)
     lexicon = read_lexicon(DEFAULT_CORPUS_DIR / "lexicon.csv", categories)
     dev = [r for r in rows if r["split"] == "dev"]

@@ -37,17 +37,17 @@ def report(out_dir, budget, quiet):
     Example: flask --app api report --out reports/
     """
     from graphs.report import to_json
-    from matcher import analysis
+    from matcher.analysis import report
     from matcher.store import open_db
     start = time.perf_counter()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     db = open_db(current_app.config["DATABASE"])
     try:
-        with _progress(len(analysis.REPORT_STEPS) + 1, quiet) as bar:
+        with _progress(len(report.REPORT_STEPS) + 1, quiet) as bar:
             snapshot = _engine().snapshots.get(db)
             bar.update(1)
-            html, data = analysis.build_report(db, _engine().ref, snapshot, progress=lambda label: bar.update(1),
+            html, data = report.build_report(db, _engine().ref, snapshot, progress=lambda label: bar.update(1),
                                                budget=budget)
     except RismepError as error:
         raise click.ClickException(error.message) from None
@@ -102,8 +102,9 @@ def import_budgets(path, synthetic):
     Examples: flask --app api import-budgets budgets.csv
               flask --app api import-budgets --synthetic
     """
-    from matcher.analysis import seed_synthetic_budgets
-    from matcher.store import analysis as store, directory, open_db
+    from matcher.synthetic.budgets import seed_synthetic_budgets
+    from matcher.store import analysis as store
+    from matcher.store import directory, open_db
     if bool(path) == synthetic:
         raise click.UsageError("Give either a CSV file (province,year,baht) or --synthetic.")
     rows = _budget_rows(_engine().ref, path) if path else []

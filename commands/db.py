@@ -9,8 +9,12 @@ from pathlib import Path
 import click
 from flask import current_app
 
-from matcher.dataset import ensure_database
-from matcher.demo import DEMO_SEED, SCALES
+from matcher.synthetic.dataset import ensure_database
+from matcher.synthetic.demo import DEMO_SEED, SCALES
+
+
+def _reference():
+    return current_app.extensions["rismep"].ref
 
 
 def _echo_json(data) -> None:
@@ -25,8 +29,8 @@ def init_db():
     """
     from matcher.store import directory, open_db
     path = current_app.config["DATABASE"]
-    created = ensure_database(path, seed=int(current_app.config["DEMO_SEED"]),
-                              scale=current_app.config["DEMO_SCALE"], data_dir=current_app.config["DATA_DIR"])
+    created = ensure_database(path, _reference(), seed=int(current_app.config["DEMO_SEED"]),
+                              scale=current_app.config["DEMO_SCALE"])
     db = open_db(path)
     _echo_json({"database": str(path), "created": created, **directory.dataset_info(db),
                 "counts": directory.counts(db)})
@@ -51,7 +55,7 @@ def generate(path, scale, seed, quiet):
     start = time.perf_counter()
     if not quiet:
         click.echo(f"generating the {scale} network (synthetic) ...", err=True)
-    ensure_database(path, seed=seed, scale=scale, data_dir=current_app.config["DATA_DIR"])
+    ensure_database(path, _reference(), seed=seed, scale=scale)
     db = open_db(path)
     _echo_json({"database": path, "seconds": round(time.perf_counter() - start, 2),
                 **directory.dataset_info(db), "counts": directory.counts(db),
@@ -72,7 +76,7 @@ def export_graph(path, fmt, which):
     """
     from graphs.network import build_network
     from matcher.errors import RismepError
-    from matcher.exports import member_network, write_graph
+    from matcher.exchange.exports import member_network, write_graph
     from matcher.store import directory, history, open_db
     db = open_db(current_app.config["DATABASE"])
     G = build_network(members=directory.all_members(db), categories=directory.categories(db),

@@ -20,8 +20,8 @@ def _echo_json(data) -> None:
 
 
 def _snapshot(db):
+    from matcher.engine.snapshot import build_snapshot
     from matcher.reference import load_reference
-    from matcher.snapshot import build_snapshot
     return build_snapshot(db, load_reference(current_app.config["DATA_DIR"]))
 
 
@@ -54,7 +54,7 @@ def train_scorer(force, quiet):
 
     Example: flask --app api train-scorer
     """
-    from matcher import scoring
+    from matcher.engine import scoring
     from matcher.store import models
     db = _open()
     try:
@@ -89,7 +89,7 @@ def evaluate_scorer(holdout, quiet):
 
     Example: flask --app api evaluate-scorer --holdout 0.2
     """
-    from matcher import scoring
+    from matcher.engine import scoring
     db = _open()
     try:
         snapshot, legs, truth = _training_inputs(db, quiet)
@@ -122,7 +122,7 @@ def allocate(cases, out, compare, solver, quiet):
 
     Example: flask --app api allocate cases.csv --out /tmp/allocation
     """
-    from matcher import allocation
+    from matcher.engine import allocation
     db = _open()
     try:
         snapshot = _snapshot(db)

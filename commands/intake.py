@@ -12,6 +12,10 @@ from flask import current_app
 from matcher.errors import RismepError
 
 
+def _ref():
+    return current_app.extensions["rismep"].ref
+
+
 def _echo_json(data) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
@@ -23,7 +27,7 @@ def _note(quiet: bool, message: str) -> None:
 
 @click.command("train-intake")
 @click.option("--corpus", "corpus_dir", type=click.Path(file_okay=False, exists=True), default=None,
-              help="folder of corpus_*.csv and lexicon.csv (default: data/intake)")
+              help="folder of corpus_*.csv and lexicon.csv (default: intake/ under the DATA_DIR setting)")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None,
               help="where to save the model (default: the INTAKE_MODEL setting, data/models/intake.joblib)")
 @click.option("--seed", type=int, default=0, show_default=True, help="seed of the threshold folds")
@@ -35,15 +39,15 @@ def train_intake(corpus_dir, out_path, seed, if_stale, quiet):
 
     Example: flask --app api train-intake
     """
-    from matcher.intake import current_saved_model, train_model
+    from matcher.intake.training import corpus_dir_of, current_saved_model, train_model
     path = Path(out_path or current_app.config["INTAKE_MODEL"])
-    if if_stale and current_saved_model(path, corpus_dir) is not None:
+    if if_stale and current_saved_model(path, _ref(), corpus_dir=corpus_dir) is not None:
         _note(quiet, f"the intake classifier at {path} is up to date")
         return
-    _note(quiet, f"training the intake classifier on {corpus_dir or 'data/intake'} ...")
+    _note(quiet, f"training the intake classifier on {corpus_dir or corpus_dir_of(_ref())} (about a minute) ...")
     start = time.perf_counter()
     try:
-        model = train_model(corpus_dir, seed=seed)
+        model = train_model(_ref(), corpus_dir=corpus_dir, seed=seed)
     except RismepError as error:
         raise click.ClickException(error.message) from error
     model.save(path)
@@ -54,7 +58,7 @@ def train_intake(corpus_dir, out_path, seed, if_stale, quiet):
 
 @click.command("evaluate-intake")
 @click.option("--corpus", "corpus_dir", type=click.Path(file_okay=False, exists=True), default=None,
-              help="folder of corpus_*.csv and lexicon.csv (default: data/intake)")
+              help="folder of corpus_*.csv and lexicon.csv (default: intake/ under the DATA_DIR setting)")
 @click.option("--model", "model_path", type=click.Path(dir_okay=False), default=None,
               help="model file (default: the INTAKE_MODEL setting; trained first if absent or stale)")
 @click.option("--cv-folds", type=click.IntRange(0, 20), default=5, show_default=True,
@@ -72,11 +76,12 @@ def evaluate_intake(corpus_dir, model_path, cv_folds, dev, quiet):
 
     Example: flask --app api evaluate-intake --cv-folds 5
     """
-    from matcher.intake import evaluate_model, load_or_train
+    from matcher.intake.training import evaluate_model, load_or_train
     try:
-        model = load_or_train(model_path or current_app.config["INTAKE_MODEL"], corpus_dir)
+        model = load_or_train(model_path or current_app.config["INTAKE_MODEL"], _ref(), corpus_dir=corpus_dir,
+                              progress=lambda message: _note(quiet, message))
         _note(quiet, f"evaluating model {model.version} ({model.data_hash[:12]}) ...")
-        report = evaluate_model(model, corpus_dir, cv_folds=cv_folds, dev=dev)
+        report = evaluate_model(model, _ref(), corpus_dir=corpus_dir, cv_folds=cv_folds, dev=dev)
     except RismepError as error:
         raise click.ClickException(error.message) from error
     _echo_json(report)

@@ -9,14 +9,14 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 
 import click
 from flask import current_app
 
-from matcher import exports, hsds, importer
+from matcher.clock import now_text
 from matcher.errors import RismepError
+from matcher.exchange import exports, hsds, importer
 from matcher.reference import load_reference
 from matcher.store import imports as store
 from matcher.store import open_db
@@ -186,7 +186,7 @@ def _user() -> str:
 def _log_personal_export(db) -> None:
     from matcher.store import referrals as referral_store
     referral_store.log_personal_read(
-        db, at=datetime.now(timezone.utc).isoformat(timespec="seconds"), actor=f"cli:{_user()}",
+        db, at=now_text(), actor=f"cli:{_user()}",
         role="admin", key_id=None, referral_id=None, enterprise_id=None, fields=exports.PERSONAL_CSV_COLUMNS,
         action="export_referrals_csv")
 

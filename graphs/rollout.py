@@ -5,7 +5,7 @@ Objective (a weighted facility-location coverage, to maximise over the set S of 
     f(S) = sum over provinces p of d_p * s_p(L + S)
 
 where L is the set of provinces live now, d_p the weight of province p's demand (cases a year; see
-``matcher.analysis`` for how unseen provinces are estimated) and s_p(X) the share of p's demand the
+``matcher.analysis.network`` for how unseen provinces are estimated) and s_p(X) the share of p's demand the
 network serves: 1 when p itself is live (a desk and local members), ``alpha`` when p's seat is within
 ``radius_km`` of a live province's seat (served from a neighbour), else 0. Bringing in S is worth
 f(S) - f({}): the unmet demand it covers, in the province itself and in its reach.

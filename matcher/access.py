@@ -19,20 +19,14 @@ contact fields the enterprise consented to share, and only on a referral it is p
 
 from __future__ import annotations
 
-from .errors import Forbidden, Unauthorized
-
-ROLES = ("desk", "member", "analyst", "admin")
-CONSENT_SCOPES = {
-    "share_contact_with_bundle_members": ("contact",),
-    "share_contact_and_tax_id_with_bundle_members": ("contact", "tax_id"),
-}
-CONTACT_FIELDS = ("name", "phone", "email")
-CAN_CREATE = ("desk", "admin")
-CAN_VIEW = ("desk", "member", "admin")
-CAN_LIST = ROLES
-CAN_MOVE = ("desk", "member", "admin")
-CAN_REMATCH = ("desk", "admin")
-ROLE_TH = {"desk": "จุดบริการ", "member": "หน่วยงานหรือที่ปรึกษา", "analyst": "นักวิเคราะห์", "admin": "ผู้ดูแลระบบ"}
+from matcher.errors import Forbidden, Unauthorized
+from matcher.vocabulary import (
+    CONSENT_SCOPES,
+    CONTACT_FIELDS,
+    PERMISSIONS,
+    ROLE_TH,
+    ROLES,
+)
 
 
 def check_principal(principal) -> dict:
@@ -42,6 +36,13 @@ def check_principal(principal) -> dict:
                            "(an administrator creates one with flask --app api create-key --role ROLE).",
                            field="Authorization")
     return principal
+
+
+def require(principal, action: str) -> dict:
+    """The principal when its role may do ``action`` (a key of ``matcher.vocabulary.PERMISSIONS``);
+    otherwise Unauthorized (no principal) or Forbidden naming the allowed roles."""
+    roles, wording = PERMISSIONS[action]
+    return require_role(principal, roles, wording)
 
 
 def require_role(principal, roles, action: str) -> dict:
@@ -75,7 +76,7 @@ def is_party(principal: dict, referral: dict) -> bool:
 
 
 def check_can_view(principal, referral: dict) -> dict:
-    principal = require_role(principal, CAN_VIEW, "ดูรายการส่งต่อรายเรื่อง / view a single referral")
+    principal = require(principal, "view_referral")
     if not is_party(principal, referral):
         raise Forbidden(f"ไม่มีสิทธิ์ดูการส่งต่อ {referral['id']} / Referral {referral['id']} is outside your scope: "
                         f"{_scope_text(principal)}.", field="referral_id")
@@ -83,7 +84,7 @@ def check_can_view(principal, referral: dict) -> dict:
 
 
 def check_can_move(principal, referral: dict, leg: dict) -> dict:
-    principal = require_role(principal, CAN_MOVE, "เปลี่ยนสถานะการส่งต่อ / move a referral leg")
+    principal = require(principal, "move_leg")
     check_can_view(principal, referral)
     if principal["role"] == "member" and leg["member"] != principal.get("member_id"):
         raise Forbidden(f"ส่วนงาน {leg['id']} ส่งถึง {leg['member']} ไม่ใช่ถึงท่าน / Leg {leg['id']} is addressed to "
@@ -93,7 +94,7 @@ def check_can_move(principal, referral: dict, leg: dict) -> dict:
 
 
 def check_can_rematch(principal, referral: dict) -> dict:
-    principal = require_role(principal, CAN_REMATCH, "จับคู่ใหม่ / re-match a referral leg")
+    principal = require(principal, "rematch")
     return check_can_view(principal, referral)
 
 
@@ -115,7 +116,7 @@ def _scope_text(principal: dict) -> str:
 
 def list_scope(principal: dict, filters: dict) -> dict:
     """The filters narrowed to the principal's scope (a desk's own referrals, a member's own legs)."""
-    principal = require_role(principal, CAN_LIST, "ดูรายการส่งต่อ / list referrals")
+    principal = require(principal, "list_referrals")
     scoped = dict(filters)
     if principal["role"] == "desk":
         scoped["desk"] = principal.get("desk") or ""

@@ -12,11 +12,11 @@ import re
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .errors import Unprocessable
-from .store import directory
-from .store import users as store
+from matcher.errors import Unprocessable
+from matcher.store import directory
+from matcher.store import users as store
+from matcher.vocabulary import ROLES
 
-ROLES = ("desk", "member", "analyst", "admin")
 MIN_PASSWORD = 8
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{2,63}$")
 # Checked when the username is unknown, so that a miss takes as long as a wrong password.

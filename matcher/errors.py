@@ -60,3 +60,10 @@ class TooManyRequests(RismepError):
 
 class Unavailable(RismepError):
     status = 503
+
+
+class DataError(RismepError):
+    """The project's own data files (reference tables, the intake corpus or lexicon, a saved model) are
+    missing or malformed: a problem for whoever runs the service, not for the caller (HTTP 500)."""
+
+    status = 500

@@ -1,4 +1,4 @@
-"""Reference data from ``data/*.csv``: service categories, provinces and kinds of agency.
+"""Reference data from ``data/*.csv``: service categories, provinces, kinds of agency and sectors.
 
 Provinces are accepted everywhere by ISO 3166-2:TH code (``TH-50``), English name (``Chiang Mai``,
 case, spaces and hyphens ignored) or Thai name (``เชียงใหม่``, with or without ``จังหวัด``/``จ.``).
@@ -14,9 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import Unprocessable
-
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+from matcher.errors import Unprocessable
 
 # Everyday names that are not the official English or Thai name.
 PROVINCE_ALIASES = {
@@ -45,6 +43,8 @@ class Reference:
     categories: list[dict]
     provinces: list[dict]
     agency_kinds: list[dict]
+    sectors: list[dict] = field(default_factory=list)
+    data_dir: Path | None = None  # the folder the tables were read from (the DATA_DIR setting)
     _province_keys: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
@@ -57,6 +57,8 @@ class Reference:
         self.category_by_code = {c["code"]: c for c in self.categories}
         self.province_by_code = {p["code"]: p for p in self.provinces}
         self.kind_by_code = {k["code"]: k for k in self.agency_kinds}
+        self.sector_by_code = {s["code"]: s for s in self.sectors}
+        self.sector_codes = [s["code"] for s in self.sectors]
 
     def resolve_province(self, value, field: str = "province") -> str:
         """The ISO code of a province given by code, English or Thai name."""
@@ -111,12 +113,18 @@ def _kind_row(row: dict) -> dict:
     return out
 
 
+def load_reference(data_dir) -> Reference:
+    """Load (once per directory) the reference tables from ``data_dir`` (the ``DATA_DIR`` setting)."""
+    return _load_reference(str(Path(data_dir).resolve()))
+
+
 @functools.lru_cache(maxsize=4)
-def load_reference(data_dir: str | None = None) -> Reference:
-    """Load (once per directory) the reference tables from ``data_dir`` (default: the project's data/)."""
-    base = Path(data_dir) if data_dir else DATA_DIR
+def _load_reference(data_dir: str) -> Reference:
+    base = Path(data_dir)
     return Reference(
+        data_dir=base,
         categories=read_csv(base / "taxonomy.csv"),
         provinces=[_province_row(r) for r in read_csv(base / "provinces.csv")],
         agency_kinds=[_kind_row(r) for r in read_csv(base / "agency_kinds.csv")],
+        sectors=read_csv(base / "sectors.csv"),
     )

@@ -12,15 +12,18 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from matcher.dataset import ensure_database  # noqa: E402
+from api import DATA_DIR  # noqa: E402
+from matcher.engine.snapshot import build_snapshot  # noqa: E402
 from matcher.reference import load_reference  # noqa: E402
+from matcher.store import open_db  # noqa: E402
+from matcher.synthetic.dataset import ensure_database  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def demo_db_template(tmp_path_factory) -> Path:
     """The demo network seeded once per test session (read-only: copy it before writing)."""
     path = tmp_path_factory.mktemp("template") / "demo.db"
-    ensure_database(path)
+    ensure_database(path, load_reference(DATA_DIR))
     return path
 
 
@@ -33,9 +36,35 @@ def db_path(demo_db_template, tmp_path) -> Path:
 
 
 @pytest.fixture
-def app(db_path):
+def db(db_path):
+    """An open store on the test's private copy of the demo database."""
+    handle = open_db(db_path)
+    yield handle
+    handle.close()
+
+
+@pytest.fixture(scope="session")
+def demo(demo_db_template, tmp_path_factory, ref):
+    """A snapshot of the demo network (read-only; shared by the whole session)."""
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    shutil.copy(demo_db_template, path)
+    handle = open_db(path)
+    yield build_snapshot(handle, ref)
+    handle.close()
+
+
+@pytest.fixture(scope="session")
+def intake_model_path(tmp_path_factory) -> Path:
+    """Where the apps of this test session keep the intake model: trained on first use, then shared (never
+    inside the working tree)."""
+    return tmp_path_factory.mktemp("models") / "intake.joblib"
+
+
+@pytest.fixture
+def app(db_path, intake_model_path):
     from api import create_app
-    return create_app({"TESTING": True, "DATABASE": str(db_path), "SECRET_KEY": "test"})
+    return create_app({"TESTING": True, "DATABASE": str(db_path), "SECRET_KEY": "test",
+                       "INTAKE_MODEL": str(intake_model_path)})
 
 
 @pytest.fixture
@@ -50,7 +79,7 @@ def runner(app):
 
 @pytest.fixture(scope="session")
 def ref():
-    return load_reference()
+    return load_reference(DATA_DIR)
 
 
 def assert_error_shape(response, status: int, field: str | None = None):

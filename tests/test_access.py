@@ -8,9 +8,9 @@ import shutil
 
 import pytest
 
-from conftest import assert_error_shape
-from matcher import referrals
-from matcher.snapshot import build_snapshot
+from conftest import DATA_DIR, assert_error_shape
+from matcher.referrals import service as referrals
+from matcher.engine.snapshot import build_snapshot
 from matcher.reference import load_reference
 from matcher.store import directory, keys, open_db
 
@@ -42,7 +42,7 @@ class Setting:
         self.app = create_app({"TESTING": True, "DATABASE": str(path), "SECRET_KEY": "test"})
         self.client = self.app.test_client()
         self.db = open_db(path)
-        self.snapshot = build_snapshot(self.db, load_reference())
+        self.snapshot = build_snapshot(self.db, load_reference(DATA_DIR))
         self.a = directory.list_members(self.db, "agency", province="TH-50", category="gmp_haccp")[0][0]["id"]
         self.b = next(m["id"] for m in directory.list_members(self.db, "agency", province="TH-50", category="loan")[0]
                       if m["id"] != self.a)
@@ -148,6 +148,6 @@ def test_a_key_is_checked_before_the_body(setting):
 def test_the_service_refuses_a_missing_principal(setting):
     from matcher.errors import Unauthorized
     with pytest.raises(Unauthorized):
-        referrals.list_referrals(setting.db, None, {})
+        referrals.list_referrals(setting.db, None, {}, load_reference(DATA_DIR))
     with pytest.raises(Unauthorized):
         referrals.get_referral(setting.db, 1, {"role": "superuser"})

@@ -1,16 +1,13 @@
 """Batch allocation: joint min-cost flow under capacity against one-at-a-time greedy."""
 
 import json
-import shutil
 from collections import Counter
 
 import numpy as np
 import pytest
 
-from matcher import allocation
+from matcher.engine import allocation
 from matcher.errors import Unprocessable
-from matcher.snapshot import build_snapshot
-from matcher.store import open_db
 from test_matching import toy_snapshot
 
 # A1 is the best for the loan and the only one for the guarantee, with one leg left this month; A2 can
@@ -68,15 +65,6 @@ def test_cases_read_every_separator(ref):
     cases = allocation.read_cases("case,enterprise,province,needs\nK1,x,เชียงใหม่,loan;branding|gmp_haccp\n", ref)
     assert cases[0].key == "K1" and cases[0].province == "TH-50" and cases[0].needs == ["loan", "branding",
                                                                                          "gmp_haccp"]
-
-
-@pytest.fixture(scope="module")
-def demo(demo_db_template, tmp_path_factory, ref):
-    path = tmp_path_factory.mktemp("allocation") / "demo.db"
-    shutil.copy(demo_db_template, path)
-    db = open_db(path)
-    yield build_snapshot(db, ref)
-    db.close()
 
 
 def crowded_cases(snapshot, n=400, seed=0):

@@ -17,6 +17,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from conftest import DATA_DIR
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,7 +34,7 @@ PASSWORD = "rismep-demo"
 
 
 @pytest.fixture(scope="module")
-def server(demo_db_template, tmp_path_factory):
+def server(demo_db_template, tmp_path_factory, intake_model_path):
     """The real app on a free port of 127.0.0.1 (werkzeug, threaded), with the DEMO accounts."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium (apt-get install chromium fonts-thai-tlwg; "
@@ -42,15 +44,14 @@ def server(demo_db_template, tmp_path_factory):
     from api import create_app
     from matcher import accounts
     from matcher.store import open_db
-    from web.desk import services
     path = tmp_path_factory.mktemp("browser") / "rismep.db"
     shutil.copy(demo_db_template, path)
     db = open_db(path)
     accounts.create_demo_accounts(db)
     db.close()
-    app = create_app({"DATABASE": str(path), "SECRET_KEY": "browser-test-secret"})
-    with app.app_context():
-        services.intake_model()  # load (or train once) before the clock of the first page starts
+    app = create_app({"DATABASE": str(path), "SECRET_KEY": "browser-test-secret",
+                      "INTAKE_MODEL": str(intake_model_path)})
+    app.extensions["rismep"].intake  # load (or train once) before the clock of the first page starts
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -133,12 +134,12 @@ def legs_of(server, referral_id: int) -> list[dict]:
 
 
 def kpi_value(server) -> float:
-    from matcher import analysis
+    from matcher.analysis import kpis as kpi
     from matcher.reference import load_reference
     from matcher.store import open_db
     db = open_db(server.db_path)
     try:
-        return analysis.kpis(db, load_reference())["value_baht"]
+        return kpi.kpis(db, load_reference(DATA_DIR))["value_baht"]
     finally:
         db.close()
 

@@ -1,4 +1,4 @@
-"""The bundle search (matcher.bundles): exact against brute force, known toy answers, the bounds are valid."""
+"""The bundle search (matcher.engine.bundles): exact against brute force, known toy answers, the bounds are valid."""
 
 import itertools
 import math
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matcher import bundles
+from matcher.engine import branch_bound, bundles, coordination
 
 INF = math.inf
 
@@ -25,7 +25,7 @@ def brute_force(cost, D, fixed, lam, *, coordinate=0, required=(), max_members=N
         if max_members and len(members) > max_members or not set(required) <= set(members):
             continue
         J = (sum(cost[p, n] for n, p in enumerate(choice)) + sum(fixed[p] for p in members)
-             + lam * bundles.mst_weight(D, list(members) + coord))
+             + lam * coordination.mst_weight(D, list(members) + coord))
         if members not in best or J < best[members]:
             best[members] = J
     return sorted(best.values())[:top_k]
@@ -39,14 +39,14 @@ def random_instance(rng, max_members=8, max_needs=4):
         if not np.isfinite(cost[:, n]).any():
             cost[rng.integers(P), n] = rng.uniform(0.05, 2.0)
     points = rng.uniform(0, 2, size=(P + Q, 2))
-    D = np.minimum(np.abs(points[:, None] - points[None]).sum(-1), bundles.FAR)  # a capped metric
+    D = np.minimum(np.abs(points[:, None] - points[None]).sum(-1), coordination.FAR)  # a capped metric
     fixed = rng.uniform(0.1, 1.0, P)
     required = [int(rng.integers(P))] if rng.random() < 0.2 else []
     limit = int(rng.integers(1, 4)) if rng.random() < 0.3 else None
     return cost, D, fixed, Q, required, limit
 
 
-@pytest.mark.parametrize("engine", [bundles.search, bundles.search_sets, bundles.search_assignments])
+@pytest.mark.parametrize("engine", [bundles.search, bundles.search_sets, branch_bound.search_assignments])
 @pytest.mark.parametrize("seed", range(6))
 def test_search_equals_brute_force(engine, seed):
     rng = np.random.default_rng(seed)
@@ -94,9 +94,9 @@ def test_coordinate_members_join_the_tree_but_take_no_need():
 
 def test_mst_weight_on_a_known_triangle():
     D = np.array([[0, 1, 4], [1, 0, 2], [4, 2, 0]], dtype=float)
-    assert bundles.mst_weight(D, [0, 1, 2]) == 3
-    assert bundles.mst_weight(D, [0]) == 0
-    assert bundles.mst_weights(D, np.array([[0, 1, 2], [0, 2, 1], [2, 1, 0]])).tolist() == [3, 3, 3]
+    assert coordination.mst_weight(D, [0, 1, 2]) == 3
+    assert coordination.mst_weight(D, [0]) == 0
+    assert coordination.mst_weights(D, np.array([[0, 1, 2], [0, 2, 1], [2, 1, 0]])).tolist() == [3, 3, 3]
 
 
 @pytest.mark.parametrize("holds, expected", [
@@ -114,11 +114,11 @@ def test_coordination_distances_follow_the_collaboration_graph():
     G.add_nodes_from(["A", "B", "C", "D"])
     G.add_edge("A", "B", joint=1)  # length 0.5
     G.add_edge("B", "C", joint=3)  # length 0.25
-    coord = bundles.Coordination(G, ["A", "B", "C", "D"])
+    coord = coordination.Coordination(G, ["A", "B", "C", "D"])
     D = coord.matrix([0, 1, 2, 3])
     assert D[0, 1] == pytest.approx(0.5) and D[0, 2] == pytest.approx(0.75) and D[1, 2] == pytest.approx(0.25)
-    assert D[3, 0] == bundles.FAR and (D == D.T).all() and (np.diag(D) == 0).all()
-    assert coord.nearest.tolist() == [0.5, 0.25, 0.25, bundles.FAR]
+    assert D[3, 0] == coordination.FAR and (D == D.T).all() and (np.diag(D) == 0).all()
+    assert coord.nearest.tolist() == [0.5, 0.25, 0.25, coordination.FAR]
     assert coord.joint(1, 2) == 3 and coord.joint(0, 3) == 0
     assert coord.distance(0, 2) == pytest.approx(0.75) and coord.tree_weight([0, 1, 2]) == pytest.approx(0.75)
 
@@ -131,7 +131,7 @@ def test_outside_lower_bound_is_valid():
         outside = rng.random(P) < 0.4
         if not outside.any() or outside.all():
             continue
-        nearest = bundles.nearest_in(D[:P, :P])
+        nearest = coordination.nearest_in(D[:P, :P])
         holds = np.isfinite(cost)
         bound = bundles.outside_lower_bound(cost, outside, fixed, nearest,
                                             min_members=bundles.minimum_cover_size(holds))
@@ -140,7 +140,7 @@ def test_outside_lower_bound_is_valid():
             members = sorted(set(choice))
             if any(outside[m] for m in members):
                 J = (sum(cost[p, n] for n, p in enumerate(choice)) + fixed[members].sum()
-                     + 0.5 * bundles.mst_weight(D, members))
+                     + 0.5 * coordination.mst_weight(D, members))
                 assert J >= bound - 1e-9
 
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from graphs import clusters
-from matcher import analysis
+from matcher.analysis import network as analysis
 from matcher.errors import NotFound
 from matcher.store import open_db
 

@@ -10,9 +10,10 @@ import multiprocessing
 
 import pytest
 
-from matcher import referrals
+from conftest import DATA_DIR
+from matcher.referrals import service as referrals
 from matcher.reference import load_reference
-from matcher.snapshot import build_snapshot
+from matcher.engine.snapshot import build_snapshot
 from matcher.store import directory, keys, open_db
 
 DESK = {"role": "desk", "member_id": None, "desk": "desk-TH-50", "key_id": None, "name": "desk-TH-50"}
@@ -68,7 +69,7 @@ def network(db_path):
     a = directory.list_members(db, "agency", province="TH-50", category="gmp_haccp")[0][0]["id"]
     b = next(m["id"] for m in directory.list_members(db, "agency", province="TH-50", category="loan")[0]
              if m["id"] != a)
-    snapshot = build_snapshot(db, load_reference())
+    snapshot = build_snapshot(db, load_reference(DATA_DIR))
     made = [referrals.create_referral(db, snapshot, {
         "enterprise": {"name": f"ทดสอบพร้อมกัน {n}", "province": "TH-50"}, "needs": ["gmp_haccp", "loan"],
         "assignment": {"gmp_haccp": a, "loan": b}}, DESK) for n in range(6)]

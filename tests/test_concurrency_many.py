@@ -5,8 +5,7 @@ import multiprocessing
 import pytest
 
 from matcher.lifecycle import referral_status
-from matcher.store import open_db
-from matcher.store import referrals as store
+from matcher.store import open_db, referrals as store
 
 pytestmark = pytest.mark.slow
 

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from matcher import demo
+from matcher.synthetic import demo
 from matcher.store import directory, history, open_db
 
 

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import re
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matcher import accounts
+from conftest import DATA_DIR
+from matcher import accounts, clock
 from matcher.store import open_db
 from web.desk import i18n, services
 from web.desk.referrals_pages import parse_baht
@@ -38,14 +40,14 @@ THAI = re.compile(r"[\u0E00-\u0E7F]")
 @pytest.fixture(scope="module")
 def desk_template(demo_db_template, tmp_path_factory) -> tuple[Path, int]:
     """The demo network with the DEMO accounts and one referral sent by demo-desk (built once per module)."""
-    from matcher.referrals import create_referral
+    from matcher.referrals.service import create_referral
     from matcher.reference import load_reference
-    from matcher.snapshot import build_snapshot
+    from matcher.engine.snapshot import build_snapshot
     path = tmp_path_factory.mktemp("desk") / "desk.db"
     shutil.copy(demo_db_template, path)
     db = open_db(path)
     accounts.create_demo_accounts(db)
-    snapshot = build_snapshot(db, load_reference())
+    snapshot = build_snapshot(db, load_reference(DATA_DIR))
     for member, need in (("A0124", "shelf_life"), ("A0109", "loan")):  # Chiang Mai agencies of the demo seed
         assert snapshot.offers[snapshot.member_index[member], snapshot.category_index[need]]
     desk_user = accounts.principal(accounts.authenticate(db, "demo-desk", accounts.DEMO_PASSWORD))
@@ -396,7 +398,7 @@ def test_sending_twice_with_the_same_form_makes_one_referral(desk, monkeypatch):
             **dict(re.findall(r'name="(idempotency_key|shown_at)" value="([^"]+)"', html))}
     before = desk.count("referrals")
     first = post(client, "/desk/cases/send", **form)
-    later = cases.datetime.now(cases.ICT) + cases.timedelta(seconds=5)  # the double click lands 5 s later
+    later = clock.now() + timedelta(seconds=5)  # the double click lands 5 s later
     monkeypatch.setattr(cases, "now_text", lambda: later.isoformat(timespec="seconds"))
     second = post(client, "/desk/cases/send", **form)
     assert first.status_code == second.status_code == 302 and first.location == second.location
@@ -404,9 +406,9 @@ def test_sending_twice_with_the_same_form_makes_one_referral(desk, monkeypatch):
 
 
 def test_the_whole_flow_to_a_completed_leg_and_the_analysts_kpi(desk):
-    from matcher import analysis
+    from matcher.analysis import kpis as kpi
     from matcher.reference import load_reference
-    before = analysis.kpis(desk.db, load_reference())["value_baht"]
+    before = kpi.kpis(desk.db, load_reference(DATA_DIR))["value_baht"]
     referral_id = desk.send_referral(desk.client("demo-desk"))
     legs = legs_of(desk.db, referral_id)
     assert [leg["status"] for leg in legs] == ["sent"] * len(legs) and len(legs) >= 2
@@ -504,7 +506,7 @@ def test_an_engine_part_that_is_missing_gives_a_clear_page(desk, monkeypatch):
     from matcher.errors import Unavailable
 
     def missing(*args, **kwargs):
-        raise Unavailable("Analysis / การวิเคราะห์เครือข่าย is not installed on this server (matcher.analysis).")
+        raise Unavailable("Analysis / การวิเคราะห์เครือข่าย is not installed on this server (matcher.analysis.network).")
 
     monkeypatch.setattr(services, "kpis", missing)
     response = desk.client("demo-analyst").get("/desk/dashboard")

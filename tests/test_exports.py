@@ -12,10 +12,9 @@ import pytest
 
 from conftest import assert_error_shape
 from graphs.network import build_network
-from matcher import exports
+from matcher.exchange import exports
 from matcher.errors import Unprocessable
-from matcher.store import directory, history, open_db
-from matcher.store import imports as store
+from matcher.store import directory, history, imports as store
 
 # A toy network: two agencies in Chiang Mai who worked together twice, a consultant on her own.
 TOY_MEMBERS = [
@@ -37,13 +36,6 @@ TOY_CATEGORIES = [{"code": c, "label_en": c.title(), "label_th": th, "domain": "
 def toy():
     return build_network(members=TOY_MEMBERS, categories=TOY_CATEGORIES, provinces=TOY_PROVINCES,
                          collaborations=[{"u": "A1", "v": "A2", "joint": 2, "completed": 1}])
-
-
-@pytest.fixture
-def db(db_path):
-    handle = open_db(db_path)
-    yield handle
-    handle.close()
 
 
 # -- graphs --------------------------------------------------------------------------------------------

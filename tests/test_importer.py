@@ -18,21 +18,15 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from conftest import assert_error_shape
-from matcher import importer
+from matcher.exchange import importer, tables
 from matcher.errors import Unprocessable
-from matcher.importer import FileTooLarge, import_file
+from matcher.exchange.importer import import_file
+from matcher.exchange.tables import FileTooLarge
 from matcher.store import data_version, directory, open_db
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "data" / "import_templates"
 ORDER = ("agencies.csv", "agencies_th.csv", "consultants.csv", "offerings.csv", "enterprises.csv")
 AGENCY_HEADER = "external_id,name_th,name_en,province,kind\n"
-
-
-@pytest.fixture
-def db(db_path):
-    handle = open_db(db_path)
-    yield handle
-    handle.close()
 
 
 def run(db, ref, text: str | bytes, name="agencies.csv", **kw) -> dict:
@@ -274,7 +268,7 @@ def test_a_utf8_bom_is_fine(db, ref):
 
 @pytest.mark.parametrize("limit, value", [("MAX_FILE_BYTES", 100), ("MAX_ROWS", 3), ("MAX_UNPACKED_BYTES", 1000)])
 def test_huge_files_are_refused(db, ref, monkeypatch, limit, value):
-    monkeypatch.setattr(importer, limit, value)
+    monkeypatch.setattr(tables, limit, value)
     rows = "".join(f"Z{i},ชื่อ {i},,TH-50,university\n" for i in range(5))
     data = xlsx_bytes([r.split(",") for r in (AGENCY_HEADER + rows).splitlines()]) if limit == "MAX_UNPACKED_BYTES" \
         else (AGENCY_HEADER + rows).encode()
@@ -394,7 +388,7 @@ def test_import_endpoint_refuses_bad_rows_in_the_error_shape(client, runner):
 
 
 @pytest.mark.parametrize("data, name, form, status, field", [
-    ("x" * (importer.MAX_FILE_BYTES + 100_000), "agencies.csv", {}, 413, "file"),
+    ("x" * (tables.MAX_FILE_BYTES + 100_000), "agencies.csv", {}, 413, "file"),
     (THAI_ROW.encode("cp874"), "agencies.csv", {}, 422, "file"),
     (b"a,b\n1,2\n", "agencies.csv", {"kind": "planets"}, 422, "kind"),
 ])

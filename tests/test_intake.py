@@ -18,14 +18,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
-from sklearn.utils.estimator_checks import (check_get_params_invariance, check_no_attributes_set_in_init,
-                                            check_parameters_default_constructible, check_set_params)
+from sklearn.utils.estimator_checks import (check_get_params_invariance, check_no_attributes_set_in_init, check_parameters_default_constructible, check_set_params)
 
-from matcher import intake
-from matcher.errors import Unprocessable
-from matcher.intake import (DEFAULT_CORPUS_DIR, ProvinceFinder, analyse, corpus_hash, language_of, load_model,
-                            load_or_train, read_corpus, train_model)
-from matcher.intake_features import IntakeClassifier, best_threshold, multilabel_report
+from matcher.intake import model as intake, training
+from matcher.intake.text import INTAKE_VERSION
+from matcher.reference import load_reference
+from matcher.errors import DataError, Unprocessable
+from conftest import DATA_DIR
+from matcher.intake.training import corpus_hash, load_or_train, read_corpus, train_model
+from matcher.intake.provinces import ProvinceFinder
+from matcher.intake.analysis import analyse
+from matcher.intake.text import language_of
+from matcher.intake.model import load_model
+from matcher.intake.estimator import IntakeClassifier, best_threshold, multilabel_report
+
+CORPUS_DIR = DATA_DIR / "intake"
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,10 +42,9 @@ HELD_OUT_MACRO_F1_BAR = 0.85
 
 
 @pytest.fixture(scope="session")
-def model():
-    """The real model on the real corpus: loaded from data/models/intake.joblib if it is current,
-    otherwise trained (a few seconds) and saved there."""
-    return load_or_train()
+def model(intake_model_path, ref):
+    """The real model on the real corpus, trained once per test session (shared with the apps)."""
+    return load_or_train(intake_model_path, ref)
 
 
 @pytest.fixture(scope="session")
@@ -46,8 +52,8 @@ def small_corpus(tmp_path_factory) -> Path:
     """A copy of the lexicon, the first five rows of each first-round corpus file and the first row of each
     test file (about 140 texts): trains in seconds."""
     out = tmp_path_factory.mktemp("corpus")
-    shutil.copy(DEFAULT_CORPUS_DIR / "lexicon.csv", out / "lexicon.csv")
-    for path in sorted(DEFAULT_CORPUS_DIR.glob("corpus_*.csv")):
+    shutil.copy(CORPUS_DIR / "lexicon.csv", out / "lexicon.csv")
+    for path in sorted(CORPUS_DIR.glob("corpus_*.csv")):
         later_round = re.match(r"corpus_[a-z]_", path.name)
         if later_round and not path.name.startswith("corpus_h_"):
             continue
@@ -62,8 +68,8 @@ def small_corpus(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def small_model(small_corpus):
-    return train_model(small_corpus)
+def small_model(small_corpus, ref):
+    return train_model(ref, corpus_dir=small_corpus)
 
 
 def needs_of(result) -> list[str]:
@@ -205,7 +211,7 @@ def test_language(text, lang):
     ("", None),
 ])
 def test_province(text, code):
-    assert ProvinceFinder().find(text) == code
+    assert ProvinceFinder(load_reference(DATA_DIR)).find(text) == code
 
 
 def test_classify_reports_the_province(model):
@@ -248,8 +254,8 @@ def test_any_text_classifies_or_is_rejected(model, text):
 
 def test_save_load_round_trip(small_model, small_corpus, tmp_path):
     path = small_model.save(tmp_path / "m.joblib")
-    loaded = load_model(path)
-    assert loaded.version == intake.INTAKE_VERSION and loaded.data_hash == corpus_hash(small_corpus)
+    loaded = load_model(path, load_reference(DATA_DIR))
+    assert loaded.version == INTAKE_VERSION and loaded.data_hash == corpus_hash(small_corpus)
     text = "ขนมขึ้นราเร็ว อยากได้เงินกู้ จังหวัดน่าน"
     assert loaded.classify(text) == small_model.classify(text)
 
@@ -258,15 +264,15 @@ def test_load_or_train_retrains_when_the_corpus_changes(small_corpus, tmp_path):
     corpus = tmp_path / "corpus"
     shutil.copytree(small_corpus, corpus)
     path = tmp_path / "intake.joblib"
-    first = load_or_train(path, corpus)
+    first = load_or_train(path, load_reference(DATA_DIR), corpus_dir=corpus)
     assert path.exists() and first.data_hash == corpus_hash(corpus)
-    again = load_or_train(path, corpus)
+    again = load_or_train(path, load_reference(DATA_DIR), corpus_dir=corpus)
     assert again.trained_at == first.trained_at and again.data_hash == first.data_hash
     with open(corpus / "corpus_loan.csv", "a", encoding="utf-8") as handle:
         handle.write('loan-999,"ขอกู้เงินหมุนเวียนซื้อวัตถุดิบ",loan,th,train\n')
-    retrained = load_or_train(path, corpus)
+    retrained = load_or_train(path, load_reference(DATA_DIR), corpus_dir=corpus)
     assert retrained.data_hash != first.data_hash == again.data_hash
-    assert load_model(path).data_hash == retrained.data_hash == corpus_hash(corpus)
+    assert load_model(path, load_reference(DATA_DIR)).data_hash == retrained.data_hash == corpus_hash(corpus)
 
 
 def test_train_command_if_stale_trains_only_when_needed(runner, small_corpus, tmp_path):
@@ -280,7 +286,7 @@ def test_train_command_if_stale_trains_only_when_needed(runner, small_corpus, tm
     assert trained["data_hash"] == corpus_hash(corpus) and trained["splits"] == ["train", "dev"]
     again = runner.invoke(args=args)
     assert again.exit_code == 0 and again.stdout == "" and "up to date" in again.stderr
-    assert load_model(path).trained_at == trained["trained_at"]
+    assert load_model(path, load_reference(DATA_DIR)).trained_at == trained["trained_at"]
     with open(corpus / "corpus_loan.csv", "a", encoding="utf-8") as handle:
         handle.write('loan-997,"ขอกู้เงินหมุนเวียนซื้อวัตถุดิบ",loan,th,train\n')
     stale = runner.invoke(args=args)
@@ -290,10 +296,10 @@ def test_train_command_if_stale_trains_only_when_needed(runner, small_corpus, tm
 def test_load_rejects_a_foreign_file(tmp_path):
     import joblib
     joblib.dump({"something": "else"}, tmp_path / "x.joblib")
-    with pytest.raises(Unprocessable, match="train-intake"):
-        load_model(tmp_path / "x.joblib")
-    with pytest.raises(Unprocessable, match="train-intake"):
-        load_model(tmp_path / "absent.joblib")
+    with pytest.raises(DataError, match="train-intake"):
+        load_model(tmp_path / "x.joblib", load_reference(DATA_DIR))
+    with pytest.raises(DataError, match="train-intake"):
+        load_model(tmp_path / "absent.joblib", load_reference(DATA_DIR))
 
 
 def test_corpus_errors_name_the_file_and_row(small_corpus, tmp_path):
@@ -301,8 +307,8 @@ def test_corpus_errors_name_the_file_and_row(small_corpus, tmp_path):
     shutil.copytree(small_corpus, corpus)
     with open(corpus / "corpus_loan.csv", "a", encoding="utf-8") as handle:
         handle.write('loan-998,"ขอกู้เงิน",loans,th,train\n')
-    with pytest.raises(Unprocessable, match=r"corpus_loan.csv row 'loan-998'.*loans"):
-        read_corpus(corpus)
+    with pytest.raises(DataError, match=r"corpus_loan.csv row 'loan-998'.*loans"):
+        read_corpus(corpus, load_reference(DATA_DIR).category_codes)
 
 
 def test_corpus_hash_covers_every_file_in_name_order(small_corpus, tmp_path):
@@ -317,13 +323,14 @@ def test_loading_needs_neither_scikit_learn_nor_pythainlp_data(model, tmp_path):
     """A fresh process loads and classifies with HOME pointing at an empty folder: PyThaiNLP's data folder
     is never created (nothing downloaded) and scikit-learn is not imported."""
     path = model.save(tmp_path / "m.joblib")
-    code = ("import sys; from matcher.intake import load_model; m = load_model(sys.argv[1]); "
+    code = ("import sys; from matcher.intake.model import load_model; from matcher.reference import load_reference; "
+            "m = load_model(sys.argv[1], load_reference(sys.argv[2])); "
             "r = m.classify('มีเลข อย. แล้ว แต่ห้างขอ GMP'); "
             "assert 'sklearn' not in sys.modules, 'sklearn imported'; print(r['needs'][0]['code'])")
     home = tmp_path / "home"
     home.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHAINLP")} | {"HOME": str(home)}
-    out = subprocess.run([sys.executable, "-c", code, str(path)], cwd=ROOT, env=env, capture_output=True,
+    out = subprocess.run([sys.executable, "-c", code, str(path), str(DATA_DIR)], cwd=ROOT, env=env, capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "gmp_haccp"
@@ -333,9 +340,9 @@ def test_loading_needs_neither_scikit_learn_nor_pythainlp_data(model, tmp_path):
 # -- the estimator contract ---------------------------------------------------------------------------------
 
 def small_xy(corpus):
-    rows = [r for r in read_corpus(corpus) if r["split"] in intake.TRAINING_SPLITS]
-    codes = intake.load_reference().category_codes
-    return [r["text"] for r in rows], intake.label_matrix(rows, codes), codes
+    rows = [r for r in read_corpus(corpus, load_reference(DATA_DIR).category_codes) if r["split"] in training.TRAINING_SPLITS]
+    codes = load_reference(DATA_DIR).category_codes
+    return [r["text"] for r in rows], training.label_matrix(rows, codes), codes
 
 
 def test_estimator_contract(small_corpus):
@@ -407,7 +414,7 @@ def test_report_figures_on_a_known_case():
 # -- the real corpus ----------------------------------------------------------------------------------------
 
 def test_corpus_is_complete_and_labelled():
-    rows = read_corpus()
+    rows = read_corpus(CORPUS_DIR, load_reference(DATA_DIR).category_codes)
     by_file = {}
     for r in rows:
         by_file.setdefault(r["file"], []).append(r)
@@ -420,23 +427,23 @@ def test_corpus_is_complete_and_labelled():
     assert held_out and all({r["split"] for r in by_file[f]} == {"test"} for f in held_out)
     assert all({r["split"] for r in by_file[f]} == {"train"} for f in later - held_out)
     assert sum(1 for r in rows if len(r["labels"]) > 1) > 150
-    codes = intake.load_reference().category_codes
+    codes = load_reference(DATA_DIR).category_codes
     test = [r for r in rows if r["split"] == "test"]
     assert all(sum(code in r["labels"] for r in test) >= 10 for code in codes)
     assert sum(not r["labels"] for r in test) >= 5
 
 
 def test_training_never_sees_the_test_split(small_corpus, small_model):
-    rows = read_corpus(small_corpus)
+    rows = read_corpus(small_corpus, load_reference(DATA_DIR).category_codes)
     model = small_model
     assert model.info["train_rows"] == sum(r["split"] != "test" for r in rows)
     assert model.info["splits"] == ["train", "dev"]
     with pytest.raises(ValueError):
-        train_model(small_corpus, splits=("train", "test"))
+        train_model(load_reference(DATA_DIR), corpus_dir=small_corpus, splits=("train", "test"))
 
 
 def test_held_out_test_split(model):
-    report = intake.evaluate_model(model, cv_folds=0)["test"]
+    report = training.evaluate_model(model, load_reference(DATA_DIR), cv_folds=0)["test"]
     assert report["rows"] >= 200
     assert report["macro"]["f1"] >= HELD_OUT_MACRO_F1_BAR, report["macro"]
     # written independently: no test text is a near-copy of a training text, apart from a greeting or two
@@ -445,19 +452,19 @@ def test_held_out_test_split(model):
 
 
 def test_nearest_overlap_finds_near_copies():
-    from matcher.intake_features import nearest_overlap
+    from matcher.intake.estimator import nearest_overlap
     out = nearest_overlap(["ขนมขึ้นราภายในสามวัน", "we need a loan"], ["ขนมขึ้นราภายในสามวันค่ะ", "โลโก้ใหม่"])
     assert out["above_0_5"] == 1 and out["p95"] > 0.5
 
 
 @pytest.mark.slow
 def test_cross_validation_on_the_training_splits(model):
-    cv = intake.evaluate_model(model, cv_folds=2)["cross_validation"]
+    cv = training.evaluate_model(model, load_reference(DATA_DIR), cv_folds=2)["cross_validation"]
     assert cv["folds"] == 2 and cv["macro_f1"] >= 0.6
 
 
 def test_joined_pairs_unite_labels_and_keep_the_originals(small_corpus):
-    from matcher.intake_features import joined_pairs
+    from matcher.intake.estimator import joined_pairs
     X, Y, codes = small_xy(small_corpus)
     est = IntakeClassifier(categories=codes, threshold_folds=0).fit(X[:10], Y[:10])
     analyses = [est._analyse(x) for x in X[:10]]
@@ -472,7 +479,7 @@ def test_joined_pairs_unite_labels_and_keep_the_originals(small_corpus):
 
 
 def test_near_duplicate_groups_join_paraphrases_transitively():
-    from matcher.intake_features import near_duplicate_groups
+    from matcher.intake.estimator import near_duplicate_groups
     mould = "ขนมขึ้นราภายในสามวัน ส่งขายไม่ได้"
     texts = [mould, mould.replace(" ", "  ") + "ค่ะ", mould + "ค่ะ ช่วยด้วย", "We need a loan for a new oven.",
              "อยากได้โลโก้ใหม่"]

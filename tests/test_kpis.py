@@ -5,7 +5,8 @@ import json
 import pytest
 
 from graphs import kpis
-from matcher import analysis
+from matcher.analysis import kpis as kpi
+from matcher.synthetic import budgets
 from matcher.errors import Unprocessable
 from matcher.store import analysis as store, history, open_db
 
@@ -67,7 +68,7 @@ def test_budget_totals_and_value_per_baht():
 
 def test_demo_kpis_match_the_published_shape(db_path, ref):
     db = open_db(db_path)
-    k = analysis.kpis(db, ref)
+    k = kpi.kpis(db, ref)
     assert (k["agencies"], k["consultants"], k["referrals"], k["provinces_live"]) == (245, 217, 400, 16)
     assert k["multi_agency_referrals"] >= 72 and 0 < k["completion_rate"] < 1
     assert k["budget_baht"] == 13_000_000 and k["budget_source"] == "synthetic"
@@ -80,9 +81,9 @@ def test_demo_kpis_match_the_published_shape(db_path, ref):
 
 def test_budget_override_total_and_rows(db_path, ref):
     db = open_db(db_path)
-    value = analysis.kpis(db, ref)["value_baht"]
-    assert analysis.kpis(db, ref, budget=value / 2)["value_per_baht"] == 2.0
-    k = analysis.kpis(db, ref, budget=[{"province": "เชียงใหม่", "year": 2018, "baht": value}])
+    value = kpi.kpis(db, ref)["value_baht"]
+    assert kpi.kpis(db, ref, budget=value / 2)["value_per_baht"] == 2.0
+    k = kpi.kpis(db, ref, budget=[{"province": "เชียงใหม่", "year": 2018, "baht": value}])
     assert k["value_per_baht"] == 1.0 and k["budget_source"] == "override"
     assert k["by_province"]["TH-50"]["budget_baht"] == value
 
@@ -92,7 +93,7 @@ def test_budget_override_total_and_rows(db_path, ref):
                                            ([{"province": "TH-50", "year": "next", "baht": 1}], "budget.0")])
 def test_bad_budget_overrides_are_refused(db_path, ref, budget, field):
     with pytest.raises(Unprocessable) as caught:
-        analysis.kpis(open_db(db_path), ref, budget=budget)
+        kpi.kpis(open_db(db_path), ref, budget=budget)
     assert caught.value.field == field
 
 
@@ -114,9 +115,9 @@ def complete_one_referral(db, value_baht: float, member_id: str = "A0001") -> No
 
 def test_a_newly_completed_referral_shows_in_the_kpis_at_once(db_path, ref):
     db = open_db(db_path)
-    before = analysis.kpis(db, ref)
+    before = kpi.kpis(db, ref)
     complete_one_referral(db, 1_234_500.0)
-    after = analysis.kpis(db, ref)
+    after = kpi.kpis(db, ref)
     assert after["value_baht"] == before["value_baht"] + 1_234_500.0
     assert after["completed_legs"] == before["completed_legs"] + 1
     assert after["referrals"] == before["referrals"] + 1
@@ -130,4 +131,4 @@ def test_synthetic_budget_is_seeded_once_and_labelled(db_path):
     assert sum(r["baht"] for r in rows) == 13_000_000 and all(r["synthetic"] for r in rows)
     assert all("synthetic" in r["source"] for r in rows)
     assert {r["year"] for r in rows} == {2017, 2018} and len({r["province"] for r in rows}) == 16
-    assert analysis.seed_synthetic_budgets(db) == 0
+    assert budgets.seed_synthetic_budgets(db) == 0

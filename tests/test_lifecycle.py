@@ -11,11 +11,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from matcher import lifecycle, referrals
+from conftest import DATA_DIR
+from matcher import lifecycle
+from matcher.referrals import service as referrals
 from matcher.errors import Conflict
 from matcher.lifecycle import DECLINE_REASONS, FINAL, LEG_STATUSES, OPEN, TRANSITIONS, referral_status
 from matcher.reference import load_reference
-from matcher.snapshot import build_snapshot
+from matcher.engine.snapshot import build_snapshot
 from matcher.store import directory, open_db
 
 ADMIN = {"role": "admin", "member_id": None, "desk": "desk-TH-50", "key_id": None, "name": "property-test"}
@@ -71,7 +73,7 @@ def store(demo_db_template, tmp_path_factory):
     path = tmp_path_factory.mktemp("lifecycle") / "rismep.db"
     shutil.copy(demo_db_template, path)
     db = open_db(path)
-    snapshot = build_snapshot(db, load_reference())
+    snapshot = build_snapshot(db, load_reference(DATA_DIR))
     first = directory.list_members(db, "agency", province="TH-50", category="gmp_haccp")[0][0]["id"]
     second = next(m["id"] for m in directory.list_members(db, "agency", province="TH-50", category="loan")[0]
                   if m["id"] != first)

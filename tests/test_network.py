@@ -2,7 +2,7 @@ import networkx as nx
 import pytest
 
 from graphs.network import build_network, category_node, collaboration_graph, province_node, subgraph_of_type
-from matcher.exports import write_graph
+from matcher.exchange.exports import write_graph
 from matcher.store import directory, history, open_db
 
 PROVINCES = [{"code": "TH-50", "name_en": "Chiang Mai", "name_th": "เชียงใหม่", "region": "north", "lat": 18.79,

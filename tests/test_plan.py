@@ -3,14 +3,14 @@
 import networkx as nx
 import pytest
 
-from matcher import plan
+from matcher.engine import plan
 
 HEADER = "before,after,relation,sectors,reason_en,reason_th\n"
 
 
 @pytest.fixture(scope="module")
 def rules(ref):
-    return plan.load_prerequisites(None, tuple(ref.category_codes))
+    return plan.load_prerequisites(ref.data_dir / "prerequisites.csv", tuple(ref.category_codes))
 
 
 def test_the_shipped_prerequisites_form_a_dag(rules):

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from conftest import assert_error_shape
+from conftest import DATA_DIR, assert_error_shape
 from matcher.reference import load_reference
-from matcher.snapshot import build_snapshot
+from matcher.engine.snapshot import build_snapshot
 from matcher.store import directory, history, keys, open_db
 
 DESK, OTHER_DESK = "desk-TH-50", "desk-TH-57"
@@ -389,7 +389,6 @@ def test_rematch_proposes_without_decliners_then_sends_a_linked_leg(world):
     assert proposed.status_code == 200, proposed.get_json()
     body = proposed.get_json()
     assert body["exclude"] == [world.b] and body["stay"] == [world.a] and body["needs"] == ["loan"]
-    assert body["coordinated_with_stay"] is True
     members = {m["id"] for bundle in body["proposals"]["bundles"] for m in bundle["members"]}
     assert members and world.b not in members
     assert_error_shape(world.client.post(url, json={"leg_id": declined, "assignment": {"loan": world.b}},
@@ -417,7 +416,7 @@ def test_only_a_declined_leg_is_rematched(world):
 # -- outcomes feed the engine ------------------------------------------------------------------------
 
 def test_outcomes_update_member_statistics_and_the_collaboration_graph(world):
-    ref = load_reference()
+    ref = load_reference(DATA_DIR)
     before = build_snapshot(world.db, ref)
     created = world.create(assignment={"gmp_haccp": world.a, "loan": world.b}, needs=["gmp_haccp", "loan"])
     for member, leg in ((world.a, world.leg_of(created, world.a)), (world.b, world.leg_of(created, world.b))):
@@ -438,7 +437,7 @@ def test_outcomes_update_member_statistics_and_the_collaboration_graph(world):
 
 
 def test_a_sent_leg_counts_as_load_until_it_is_declined(world):
-    ref = load_reference()
+    ref = load_reference(DATA_DIR)
     load = build_snapshot(world.db, ref).load[build_snapshot(world.db, ref).member_index[world.b]]
     created = world.create()
     snap = build_snapshot(world.db, ref)

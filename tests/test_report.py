@@ -6,11 +6,12 @@ import struct
 
 import pytest
 
-from graphs import report
-from matcher import analysis
-from matcher.dataset import ensure_database
+from graphs import report as figures
+from conftest import DATA_DIR
+from matcher.analysis import kpis as kpi, report
+from matcher.synthetic.dataset import ensure_database
 from matcher.reference import load_reference
-from matcher.snapshot import build_snapshot
+from matcher.engine.snapshot import build_snapshot
 from matcher.store import open_db
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -32,14 +33,14 @@ def demo_report(demo_db_template, ref):
     """The report of the demo network, built once (building it only reads the store)."""
     db = open_db(demo_db_template)
     labels = []
-    html, data = analysis.build_report(db, ref, build_snapshot(db, ref), progress=labels.append)
+    html, data = report.build_report(db, ref, build_snapshot(db, ref), progress=labels.append)
     db.close()
     return html, data, labels
 
 
 def test_demo_report_is_one_offline_page_with_every_figure(demo_report):
     html, data, labels = demo_report
-    assert labels == list(analysis.REPORT_STEPS)
+    assert labels == list(report.REPORT_STEPS)
     assert_self_contained(html)
     images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
     assert len(images) == 5
@@ -54,7 +55,7 @@ def test_demo_report_is_one_offline_page_with_every_figure(demo_report):
 
 def test_report_data_is_json_with_the_figures_and_no_personal_data(demo_report):
     _, data, _ = demo_report
-    text = report.to_json(data)
+    text = figures.to_json(data)
     back = json.loads(text)
     assert back["synthetic"] is True and back["kpis"]["referrals"] == 400
     cov = back["coverage"]
@@ -69,7 +70,7 @@ def test_report_data_is_json_with_the_figures_and_no_personal_data(demo_report):
 
 
 def test_figures_are_pngs_of_a_readable_size(db_path, ref):
-    heatmap = analysis.coverage_heatmap_png(open_db(db_path), ref)
+    heatmap = report.coverage_heatmap_png(open_db(db_path), ref)
     width, height = png_size(heatmap)
     assert width >= 700 and height > width  # 77 province rows: a tall picture
 
@@ -77,10 +78,10 @@ def test_figures_are_pngs_of_a_readable_size(db_path, ref):
 def test_thai_labels_use_a_thai_font_when_one_is_installed():
     from matplotlib import font_manager
     installed = {f.name for f in font_manager.fontManager.ttflist}
-    if not installed & set(report.THAI_FONTS):
+    if not installed & set(figures.THAI_FONTS):
         pytest.skip("no Thai font installed (Debian: apt-get install fonts-thai-tlwg)")
-    assert report.thai_font() in installed
-    assert report._style()["font.family"][0] == report.thai_font()
+    assert figures.thai_font() in installed
+    assert figures._style()["font.family"][0] == figures.thai_font()
 
 
 def test_report_command_writes_html_and_json(runner, tmp_path):
@@ -126,7 +127,7 @@ def test_import_budgets_synthetic_fills_an_old_synthetic_store_once(runner, db_p
     db = open_db(db_path)
     db.execute("DELETE FROM budgets")  # a store made before budgets existed
     db.close()
-    assert analysis.kpis(open_db(db_path), load_reference())["budget_note"]["en"].startswith("No budget")
+    assert kpi.kpis(open_db(db_path), load_reference(DATA_DIR))["budget_note"]["en"].startswith("No budget")
     first = runner.invoke(args=["import-budgets", "--synthetic"])
     assert first.exit_code == 0, first.output
     assert json.loads(first.stdout)["budget_total_baht"] == 13_000_000
@@ -138,14 +139,14 @@ def test_import_budgets_synthetic_fills_an_old_synthetic_store_once(runner, db_p
 @pytest.fixture(scope="session")
 def national_db(tmp_path_factory):
     path = tmp_path_factory.mktemp("national") / "national.db"
-    ensure_database(path, scale="national")
+    ensure_database(path, load_reference(DATA_DIR), scale="national")
     return path
 
 
 @pytest.mark.slow
 def test_report_builds_on_the_national_network(national_db, ref):
     db = open_db(national_db)
-    html, data = analysis.build_report(db, ref, build_snapshot(db, ref))
+    html, data = report.build_report(db, ref, build_snapshot(db, ref))
     assert_self_contained(html)
     assert data["kpis"]["provinces_live"] == 77 and data["kpis"]["referrals"] == 50_000
     assert data["network"]["betweenness"]["exact"] is False and data["figures"]["network"]["layout"] == "geographic"

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from graphs import rollout
-from matcher import analysis
+from matcher.analysis import network as analysis
 from matcher.errors import Unprocessable
 from matcher.store import directory, open_db
 

@@ -6,11 +6,10 @@ import numpy as np
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from matcher import features as F
-from matcher import scoring
-from matcher.matching import match
-from matcher.snapshot import SnapshotCache, build_snapshot
-from matcher.store import history, models, open_db
+from matcher.engine import features as F, scoring
+from matcher.engine.matching import match
+from matcher.engine.snapshot import SnapshotCache, build_snapshot
+from matcher.store import history, models
 
 
 def _expected_failures(estimator):
@@ -49,13 +48,6 @@ def test_sums_before_counts_only_earlier_events_of_the_same_group():
     qg, qt = rng.integers(0, 5, 100), rng.integers(0, 60, 100)
     expected = [weight[(group == g) & (time < t)].sum() for g, t in zip(qg, qt)]
     assert F.sums_before(group, time, weight, qg, qt) == pytest.approx(expected)
-
-
-@pytest.fixture
-def db(db_path):
-    db = open_db(db_path)
-    yield db
-    db.close()
 
 
 @pytest.fixture

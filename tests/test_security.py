@@ -21,14 +21,14 @@ def test_request_size_limit(client):
 
 
 def test_unexpected_errors_have_no_stack_trace(app, client, monkeypatch):
-    import matcher.matching
+    import matcher.engine.matching
     import web.matching
 
     def boom(*args, **kwargs):
         raise RuntimeError("secret internal detail")
 
     monkeypatch.setattr(web.matching, "match_bundles", boom, raising=False)
-    monkeypatch.setattr(matcher.matching, "match", boom)
+    monkeypatch.setattr(matcher.engine.matching, "match", boom)
     response = client.post("/api/v1/match", json={"needs": ["loan"], "province": "TH-50"})
     body = assert_error_shape(response, 500)
     text = response.get_data(as_text=True)
@@ -37,9 +37,7 @@ def test_unexpected_errors_have_no_stack_trace(app, client, monkeypatch):
 
 @pytest.mark.parametrize("pragma, status", [("PRAGMA query_only = 1", 503), ("max_page_count", 503)])
 def test_a_store_that_cannot_write_answers_503(app, pragma, status):
-    import sqlite3
 
-    from flask import g
     from web import context
     from matcher.store import bump_data_version
 

@@ -1,17 +1,8 @@
 """The snapshot follows the store: one read per request, and only what changed is re-read."""
 
-import pytest
 
-from matcher.snapshot import SnapshotCache
-from matcher.store import bump_data_version, data_versions, directory, open_db
-from matcher.store import referrals as store_referrals
-
-
-@pytest.fixture
-def db(db_path):
-    handle = open_db(db_path)
-    yield handle
-    handle.close()
+from matcher.engine.snapshot import SnapshotCache
+from matcher.store import bump_data_version, data_versions, directory, referrals as store_referrals
 
 
 def new_referral(db, member_id="A0001", needs=("loan",)):

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from functools import wraps
 
 from apiflask import APIBlueprint, Schema
@@ -18,7 +17,9 @@ from apiflask.fields import Boolean, Date, File, String
 from apiflask.validators import OneOf
 from flask import Response, current_app, g, request
 
-from matcher import access, exports, importer
+from matcher import access
+from matcher.clock import now_text
+from matcher.exchange import exports, importer, tables
 from matcher.store import imports as store
 from matcher.store import open_db
 from matcher.store import referrals as referral_store
@@ -57,7 +58,7 @@ def limit_body(max_bytes: int):
             except AttributeError:
                 pass
             if (request.content_length or 0) > max_bytes + MULTIPART_OVERHEAD:
-                raise importer.FileTooLarge(f"The upload is {request.content_length:,} bytes; files up to "
+                raise tables.FileTooLarge(f"The upload is {request.content_length:,} bytes; files up to "
                                             f"{max_bytes:,} bytes are imported. Split the file. "
                                             f"/ ไฟล์ใหญ่เกินกำหนด แบ่งเป็นหลายไฟล์", field="file")
             return view(*args, **kwargs)
@@ -66,8 +67,8 @@ def limit_body(max_bytes: int):
 
 
 @bp.post("/api/v1/admin/import")
-@auth.require_role("admin")
-@limit_body(importer.MAX_FILE_BYTES)
+@auth.require("import_members")
+@limit_body(tables.MAX_FILE_BYTES)
 @bp.input(ImportForm, location="form_and_files", arg_name="form")
 @bp.doc(responses={200: "The row-level report (a dry run, or what was imported)", **ERRORS})
 def import_members(form):
@@ -77,13 +78,13 @@ def import_members(form):
     (row, column, value, problem and how to fix it, in English and Thai).
     """
     upload = form["file"]
-    data = upload.read(importer.MAX_FILE_BYTES + 1)
+    data = upload.read(tables.MAX_FILE_BYTES + 1)
     return importer.import_file(get_db(), data, upload.filename or "upload", ref=get_reference(),
                                 kind=form.get("kind"), dry_run=form["dry_run"])
 
 
 @bp.get("/api/v1/admin/exports/referrals.csv")
-@auth.require_role("analyst", "admin")
+@auth.require("export_monitoring")
 @bp.input(ReferralCsvQuery, location="query", arg_name="query")
 @bp.doc(responses={200: {"description": "CSV (UTF-8 with BOM), one line per referral leg",
                          "content": {"text/csv": {"schema": {"type": "string"}}}},
@@ -94,9 +95,9 @@ def referrals_csv(query):
     db = get_db()
     personal = query["personal"]
     if personal:
-        principal = access.require_role(g.principal, ("admin",), "ส่งออกข้อมูลส่วนบุคคล / export personal data")
+        principal = access.require(g.principal, "export_personal")
         referral_store.log_personal_read(
-            db, at=datetime.now(timezone.utc).isoformat(timespec="seconds"), actor=access.actor_of(principal),
+            db, at=now_text(), actor=access.actor_of(principal),
             role=principal["role"], key_id=principal.get("key_id"), referral_id=None, enterprise_id=None,
             fields=exports.PERSONAL_CSV_COLUMNS, action="export_referrals_csv")
     lines = csv_lines(current_app.config["DATABASE"], personal=personal, since=_iso(query.get("since")),

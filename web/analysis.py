@@ -1,6 +1,6 @@
 """Batch analysis of the network over HTTP: gaps, network metrics, KPIs, rollout plan, clusters.
 
-Thin: validate the query, call ``matcher.analysis`` (which reads the store now, so every answer reflects
+Thin: validate the query, call ``matcher.analysis.network`` (which reads the store now, so every answer reflects
 the latest referrals), return its dict. Aggregates only: no enterprise's personal data is ever returned.
 """
 
@@ -11,7 +11,9 @@ from apiflask.fields import Float, Integer, String
 from apiflask.validators import Length, Range
 from flask import Response
 
-from matcher import analysis
+from matcher.analysis import kpis as kpi
+from matcher.analysis import network as analysis
+from matcher.analysis import report
 
 from .context import get_db, get_reference, get_snapshot
 
@@ -64,7 +66,7 @@ def network_metrics():
 def kpis(query):
     """Members, referrals, multi-agency share, completion rate, value created and value per baht of
     budget, and provinces live against the published targets (22 in 2019, 44 in 2021, 77 in 2023)."""
-    return analysis.kpis(get_db(), get_reference(), budget=query.get("budget"))
+    return kpi.kpis(get_db(), get_reference(), budget=query.get("budget"))
 
 
 @bp.get("/api/v1/rollout/plan")
@@ -92,4 +94,4 @@ def cluster_gaps(cluster_id):
 @bp.doc(responses={200: {"description": "PNG image", "content": {"image/png": {}}}})
 def heatmap_png():
     """The coverage heatmap (provinces x categories) as a PNG image."""
-    return Response(analysis.coverage_heatmap_png(get_db(), get_reference()), mimetype="image/png")
+    return Response(report.coverage_heatmap_png(get_db(), get_reference()), mimetype="image/png")

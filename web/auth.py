@@ -1,11 +1,11 @@
-"""API keys on the HTTP layer: ``@require_role(*roles)`` for protected views.
+"""API keys on the HTTP layer: ``@require(action)`` for protected views.
 
 A key is sent as ``Authorization: Bearer <key>`` and looked up (hashed) in the store. No key or an unknown
-or revoked one answers 401, a role outside ``roles`` 403, both in the one JSON error shape. On success
+or revoked one answers 401, a role the action is not permitted to (``matcher.vocabulary.PERMISSIONS``) 403, both in the one JSON error shape. On success
 ``flask.g.principal`` is ``{"role", "member_id", "desk", "key_id", "name"}``; the engine's service
 functions take that dict, so desk pages that sign in by session build the same dict and call them directly.
 
-Put ``@require_role`` right under the route decorator, above ``@bp.input``, so the key is checked before
+Put ``@require`` right under the route decorator, above ``@bp.input``, so the key is checked before
 the body: an unauthenticated caller learns nothing about valid input. The operation is documented with
 the bearer scheme (``init_app`` registers it on the app).
 """
@@ -19,6 +19,7 @@ from flask import current_app, g, request
 from matcher import access
 from matcher.errors import Unauthorized
 from matcher.store.keys import principal_for_key
+from matcher.vocabulary import PERMISSIONS
 
 from .context import get_db
 
@@ -61,18 +62,16 @@ def current_principal() -> dict | None:
     return g.get("principal")
 
 
-def require_role(*roles: str):
-    """Decorator: the view runs only for a valid key whose role is one of ``roles`` (401 / 403 otherwise)."""
-    unknown = [r for r in roles if r not in access.ROLES]
-    if not roles or unknown:
-        raise ValueError(f"require_role needs roles from {access.ROLES}; got {roles!r}")
+def require(action: str):
+    """Decorator: the view runs only for a valid key whose role may do ``action`` (a key of
+    ``matcher.vocabulary.PERMISSIONS``); 401 without a valid key, 403 for another role."""
+    if action not in PERMISSIONS:
+        raise ValueError(f"require needs an action of matcher.vocabulary.PERMISSIONS; got {action!r}")
 
     def decorator(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
-            principal = authenticate()
-            access.require_role(principal, roles, "ใช้บริการนี้ / use this endpoint")
-            g.principal = principal
+            g.principal = access.require(authenticate(), action)
             return view(*args, **kwargs)
 
         wrapper._spec = {**getattr(view, "_spec", {}), "security": SECURITY_SCHEME}

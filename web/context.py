@@ -11,8 +11,9 @@ import threading
 
 from flask import current_app, g
 
-from matcher.snapshot import Snapshot
-from matcher.store import open_db
+from matcher.engine.snapshot import Snapshot
+from matcher.errors import Unavailable
+from matcher.store import database_exists, open_db
 
 _local = threading.local()
 
@@ -24,6 +25,10 @@ def get_db():
         if pool is None:
             pool = _local.connections = {}
         db = pool.pop(path, None)
+        if db is None and not database_exists(path):
+            raise Unavailable(f"ยังไม่มีฐานข้อมูล / There is no database at {path} yet: create it with "
+                              f"`flask --app api init-db` (make run does it) or set RISMEP_DATABASE to an "
+                              f"existing file.")
         g.db = db if db is not None else open_db(path, migrate_schema=False)
     return g.db
 

@@ -10,13 +10,12 @@ shape with no stack trace. Desk pages (non-API paths) get an HTML error page ins
 from __future__ import annotations
 
 import logging
-import sqlite3
 
-from apiflask import HTTPError
-from apiflask import Schema
+from apiflask import HTTPError, Schema
 from apiflask.fields import Boolean, Integer, List, Nested, Raw, String
-from flask import jsonify, render_template_string, request
+from flask import current_app, jsonify, render_template_string, request
 
+from matcher import store
 from matcher.errors import RismepError
 
 log = logging.getLogger(__name__)
@@ -26,6 +25,16 @@ class ErrorItem(Schema):
     field = String(allow_none=True, metadata={"description": "the bad field (dotted path), if any"})
     message = String(required=True)
     allowed = List(Raw(), metadata={"description": "accepted values, where they are few enough to list"})
+    # A problem found in an imported file also says where it is and how to fix it, in English and Thai.
+    sheet = String(metadata={"description": "imports: the sheet (or the CSV file's name)"})
+    row = Integer(allow_none=True, metadata={"description": "imports: the spreadsheet row"})
+    column = String(allow_none=True, metadata={"description": "imports: the column"})
+    value = String(allow_none=True, metadata={"description": "imports: the cell's value as text"})
+    code = String(metadata={"description": "imports: the kind of problem, e.g. missing_column"})
+    problem = String(metadata={"description": "imports: what is wrong"})
+    problem_th = String(metadata={"description": "imports: what is wrong, in Thai"})
+    fix = String(metadata={"description": "imports: how to fix it"})
+    fix_th = String(metadata={"description": "imports: how to fix it, in Thai"})
 
 
 class ErrorOut(Schema):
@@ -94,34 +103,26 @@ def register(app) -> None:
             items = validation_items(error.detail)
             message = "; ".join(f"{i['field']}: {i['message']}" if i["field"] else i["message"] for i in items)
             return respond(status, f"Invalid request: {message}", items, error.headers)
-        message = HTTP_MESSAGES.get(status, error.message or "Error").format(path=request.path,
-                                                                            method=request.method)
+        message = HTTP_MESSAGES.get(status, error.message or "Error").format(
+            path=request.path, method=request.method, limit=current_app.config["MAX_CONTENT_LENGTH"])
         items = [{"field": "body", "message": message}] if status in (400, 413) else []
         return respond(status, message, items, error.headers)
 
-    @app.errorhandler(sqlite3.OperationalError)
-    def store_unavailable(error: sqlite3.OperationalError):
-        text = str(error).lower()
-        if any(sign in text for sign in UNAVAILABLE_SIGNS):
-            log.error("store unavailable on %s %s: %s", request.method, request.path, error)
-            return respond(503, "The database cannot take writes right now (read-only, full or busy); nothing "
-                                "was changed. Try again shortly; if it persists, tell the administrator.",
-                           [{"field": None, "message": "store unavailable"}], {"Retry-After": "30"})
-        return unexpected(error)
-
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
+        busy = store.unavailable(error)
+        if busy is not None:
+            log.error("store unavailable on %s %s: %s", request.method, request.path, error)
+            return respond(503, busy.message, [{"field": None, "message": "store unavailable"}],
+                           {"Retry-After": "30"})
         log.exception("unhandled error on %s %s", request.method, request.path)
         return respond(500, "Internal error; it has been logged. Please try again or contact the administrator.")
 
-
-UNAVAILABLE_SIGNS = ("readonly", "read-only", "disk is full", "disk i/o error", "database is locked",
-                     "unable to open database")
 
 HTTP_MESSAGES = {
     400: "The request body is not valid JSON or has the wrong content type; send a JSON object with "
          "Content-Type: application/json.",
     404: "No such resource: {path}. See /api/v1/docs for the available paths.",
     405: "Method {method} is not allowed on {path}.",
-    413: "The request is too large; the limit is 1 MB.",
+    413: "The request is too large; the limit is {limit:,} bytes.",
 }

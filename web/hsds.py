@@ -4,7 +4,7 @@
 ``/hsds/taxonomies``, ``/hsds/taxonomies/{id}``, ``/hsds/taxonomy_terms``, ``/hsds/taxonomy_terms/{id}``,
 ``/hsds/service_at_locations``, ``/hsds/service_at_locations/{id}``: the shapes of the HSDS OpenAPI
 description (pages of ``total_items``, ``total_pages``, ... ``contents``). The document behind them is the
-HSDS export (``matcher.hsds``), rebuilt when the store's data version moves. Any origin may read it.
+HSDS export (``matcher.exchange.hsds``), rebuilt when the store's data version moves. Any origin may read it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from apiflask.fields import Boolean, Integer, String
 from apiflask.validators import Length, OneOf, Range
 from flask import current_app
 
-from matcher import hsds
+from matcher.exchange import hsds, hsds_directory
 from matcher.store import data_version, directory
 
 from .context import get_db, get_reference
@@ -53,7 +53,7 @@ class FullQuery(Schema):
     full_service = Boolean(load_default=False, metadata={"description": "nest the full services"})
 
 
-def current_directory() -> hsds.Directory:
+def current_directory() -> hsds_directory.Directory:
     """The HSDS view of the store, rebuilt only when the data version (or the database file) changed."""
     db = get_db()
     stamp = (current_app.config["DATABASE"], data_version(db))
@@ -64,7 +64,7 @@ def current_directory() -> hsds.Directory:
         cached = current_app.extensions.get("rismep_hsds")
         if cached is None or cached.version != stamp:
             doc, _ = hsds.export_store(db, get_reference())
-            cached = current_app.extensions["rismep_hsds"] = hsds.Directory(doc, version=stamp)
+            cached = current_app.extensions["rismep_hsds"] = hsds_directory.Directory(doc, version=stamp)
     return cached
 
 
@@ -97,7 +97,7 @@ def services(query):
     view = current_directory()
     rows = view.services(**_service_filters(query))
     shape = view.service if query["full"] else view.service_brief
-    return hsds.page(rows, query["page"], query["per_page"], lambda s: shape(s["id"]))
+    return hsds_directory.page(rows, query["page"], query["per_page"], lambda s: shape(s["id"]))
 
 
 @bp.get("/services/<service_id>")
@@ -111,11 +111,11 @@ def service(service_id):
 def organizations(query):
     """A page of organizations (the agencies)."""
     view = current_directory()
-    rows = hsds.searched(view.doc["organization"], query.get("search"))
+    rows = hsds_directory.searched(view.doc["organization"], query.get("search"))
     if query["full"]:
-        return hsds.page(rows, query["page"], query["per_page"],
+        return hsds_directory.page(rows, query["page"], query["per_page"],
                          lambda o: view.organization(o["id"], full_service=query["full_service"]))
-    return hsds.page(rows, query["page"], query["per_page"], dict)
+    return hsds_directory.page(rows, query["page"], query["per_page"], dict)
 
 
 @bp.get("/organizations/<organization_id>")
@@ -129,8 +129,8 @@ def organization(organization_id, query):
 @bp.input(PageQuery, location="query", arg_name="query")
 def taxonomies(query):
     """The four taxonomies: service categories, agency kinds, provinces and RISMEP fields."""
-    rows = hsds.searched(current_directory().doc["taxonomy"], query.get("search"), ("name", "description"))
-    return hsds.page(rows, query["page"], query["per_page"], dict)
+    rows = hsds_directory.searched(current_directory().doc["taxonomy"], query.get("search"), ("name", "description"))
+    return hsds_directory.page(rows, query["page"], query["per_page"], dict)
 
 
 @bp.get("/taxonomies/<taxonomy_id>")
@@ -147,8 +147,8 @@ def taxonomy_terms(query):
     rows = view.doc["taxonomy_term"]
     if query.get("taxonomy_id"):
         rows = view.kids("taxonomy_term", "taxonomy_id", query["taxonomy_id"])
-    rows = hsds.searched(rows, query.get("search"), ("code", "name", "description"))
-    return hsds.page(rows, query["page"], query["per_page"], lambda t: view.term(t["id"]))
+    rows = hsds_directory.searched(rows, query.get("search"), ("code", "name", "description"))
+    return hsds_directory.page(rows, query["page"], query["per_page"], lambda t: view.term(t["id"]))
 
 
 @bp.get("/taxonomy_terms/<term_id>")
@@ -164,7 +164,7 @@ def service_at_locations(query):
     view = current_directory()
     rows = view.service_at_locations(**_service_filters(query))
     shape = view.service_at_location if query["full"] else view.service_at_location_brief
-    return hsds.page(rows, query["page"], query["per_page"], lambda s: shape(s["id"]))
+    return hsds_directory.page(rows, query["page"], query["per_page"], lambda s: shape(s["id"]))
 
 
 @bp.get("/service_at_locations/<sal_id>")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from apiflask import APIBlueprint
 
+from matcher.engine.matching import match as match_bundles
 from matcher.errors import Unprocessable
-from matcher.matching import MAX_NEEDS, match as match_bundles
+from matcher.vocabulary import MAX_NEEDS
 
 from .context import engine, get_reference, get_snapshot
 from .schemas import MatchIn

@@ -1,7 +1,7 @@
 """Referrals over HTTP: create, read, list, move legs, events, re-match, and the personal-data read log.
 
 Every operation needs an API key (``Authorization: Bearer <key>``); the roles allowed are named on each
-view, and the engine (``matcher.referrals``) narrows what each principal sees within them.
+view, and the engine (``matcher.referrals.service``) narrows what each principal sees within them.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from apiflask.validators import Length, OneOf, Range
 from flask import request
 
 from matcher import lifecycle
-from matcher import referrals as service
-from matcher.access import CONSENT_SCOPES
+from matcher.referrals import parsing, service
+from matcher.vocabulary import CONSENT_SCOPES, MAX_NEEDS, MAX_NOTE, MAX_VALUE_BAHT
 
 from . import auth
 from .context import get_db, get_reference, get_snapshot
@@ -37,7 +37,7 @@ class EnterpriseIn(Schema):
     name = String(required=True, validate=Length(1, 200), metadata={"example": "วิสาหกิจชุมชนน้ำพริกแม่ดี"})
     province = String(required=True, validate=Length(1, 100), metadata={"example": "เชียงใหม่"})
     sector = String(allow_none=True, validate=Length(0, 64), metadata={"example": "food"})
-    size = String(allow_none=True, validate=OneOf(service.SIZES))
+    size = String(allow_none=True, validate=OneOf(parsing.SIZES))
     contact = Nested(ContactIn, allow_none=True)
     tax_id = String(allow_none=True, validate=Length(13, 13),
                     metadata={"description": "13-digit national or tax id (personal data)"})
@@ -56,7 +56,7 @@ class ReferralIn(Schema):
     enterprise = Nested(EnterpriseIn, allow_none=True, metadata={"description": "a new enterprise, or"})
     enterprise_id = Integer(allow_none=True, validate=Range(1, MAX_ID),
                             metadata={"description": "an enterprise already on file"})
-    needs = List(String(validate=Length(1, 64)), allow_none=True, validate=Length(1, 8),
+    needs = List(String(validate=Length(1, 64)), allow_none=True, validate=Length(1, MAX_NEEDS),
                  metadata={"example": ["gmp_haccp", "loan"]})
     text = String(allow_none=True, validate=Length(0, 5000), metadata={"description": "what the enterprise said"})
     assignment = Dict(keys=String(validate=Length(1, 64)), values=String(validate=Length(1, 32)), required=True,
@@ -74,9 +74,9 @@ class LegIn(Schema):
     status = String(required=True, validate=OneOf(lifecycle.LEG_STATUSES), metadata={"example": "accepted"})
     reason = String(allow_none=True, validate=OneOf(lifecycle.DECLINE_REASONS),
                     metadata={"description": "for declined"})
-    value_baht = Float(allow_none=True, validate=Range(0, service.MAX_VALUE_BAHT),
+    value_baht = Float(allow_none=True, validate=Range(0, MAX_VALUE_BAHT),
                        metadata={"description": "value created, for completed"})
-    note = String(allow_none=True, validate=Length(0, service.MAX_NOTE),
+    note = String(allow_none=True, validate=Length(0, MAX_NOTE),
                   metadata={"description": "what happened; required for completed and for reason other"})
 
 
@@ -100,7 +100,7 @@ class ReadLogQuery(Page):
 
 
 @bp.post("/api/v1/referrals")
-@auth.require_role("desk", "admin")
+@auth.require("create_referral")
 @bp.input(IdempotencyHeader, location="headers", arg_name="headers")
 @bp.input(ReferralIn, arg_name="body")
 @bp.doc(responses={201: "The referral, one leg per member", **ERRORS})
@@ -118,7 +118,7 @@ def create_referral(headers, body):
 
 
 @bp.get("/api/v1/referrals")
-@auth.require_role("desk", "member", "analyst", "admin")
+@auth.require("list_referrals")
 @bp.input(ReferralQuery, location="query", arg_name="query")
 @bp.doc(responses={200: "A page of referrals in the caller's scope, with a summary", **ERRORS})
 def list_referrals(query):
@@ -129,11 +129,11 @@ def list_referrals(query):
     """
     filters = dict(query)
     filters["from"], filters["to"] = filters.pop("date_from", None), filters.pop("date_to", None)
-    return service.list_referrals(get_db(), auth.current_principal(), filters, ref=get_reference())
+    return service.list_referrals(get_db(), auth.current_principal(), filters, get_reference())
 
 
 @bp.get("/api/v1/referrals/<int:referral_id>")
-@auth.require_role("desk", "member", "admin")
+@auth.require("view_referral")
 @bp.doc(responses={200: "The referral as the caller may see it", **ERRORS})
 def get_referral(referral_id):
     """One referral with its case, enterprise, consent and legs (roles: desk, member, admin).
@@ -146,7 +146,7 @@ def get_referral(referral_id):
 
 
 @bp.get("/api/v1/referrals/<int:referral_id>/events")
-@auth.require_role("desk", "member", "admin")
+@auth.require("view_referral")
 @bp.doc(responses={200: "Every change, oldest first", **ERRORS})
 def referral_events(referral_id):
     """The append-only history: actor, time, from, to, data (roles: desk, member, admin)."""
@@ -155,7 +155,7 @@ def referral_events(referral_id):
 
 
 @bp.post("/api/v1/referrals/<int:referral_id>/legs/<int:leg_id>")
-@auth.require_role("desk", "member", "admin")
+@auth.require("move_leg")
 @bp.input(LegIn, arg_name="body")
 @bp.doc(responses={200: "The moved leg and the referral's status", 409: "Not allowed from the leg's state",
                    **ERRORS})
@@ -169,7 +169,7 @@ def update_leg(referral_id, leg_id, body):
 
 
 @bp.post("/api/v1/referrals/<int:referral_id>/rematch")
-@auth.require_role("desk", "admin")
+@auth.require("rematch")
 @bp.input(RematchIn, arg_name="body")
 @bp.doc(responses={200: "Proposed replacements", 201: "Replacement legs sent", 409: "The leg is not declined",
                    **ERRORS})
@@ -184,7 +184,7 @@ def rematch(referral_id, body):
 
 
 @bp.get("/api/v1/personal-data-reads")
-@auth.require_role("admin")
+@auth.require("read_personal_log")
 @bp.input(ReadLogQuery, location="query", arg_name="query")
 @bp.doc(responses={200: "A page of the log", **ERRORS})
 def personal_data_reads(query):

@@ -10,10 +10,19 @@ from apiflask import Schema
 from apiflask.fields import Boolean, Integer, List, String
 from apiflask.validators import Length, OneOf, Range
 
+from matcher.engine.request import KINDS
+from matcher.vocabulary import (
+    MAX_MEMBER_IDS,
+    MAX_NEEDS,
+    MAX_OFFSET,
+    MAX_PAGE,
+    MAX_TOP_K,
+)
+
 
 class Page(Schema):
-    limit = Integer(load_default=50, validate=Range(1, 500), metadata={"description": "page size (1-500)"})
-    offset = Integer(load_default=0, validate=Range(0, 2 ** 31 - 1), metadata={"description": "rows to skip"})
+    limit = Integer(load_default=50, validate=Range(1, MAX_PAGE), metadata={"description": f"page size (1-{MAX_PAGE})"})
+    offset = Integer(load_default=0, validate=Range(0, MAX_OFFSET), metadata={"description": "rows to skip"})
 
 
 class MemberQuery(Page):
@@ -30,8 +39,8 @@ class IntakeIn(Schema):
 
 
 class MatchIn(Schema):
-    needs = List(String(validate=Length(1, 64)), validate=Length(1, 8),
-                 metadata={"description": "service category codes (1-8); or give text instead",
+    needs = List(String(validate=Length(1, 64)), validate=Length(1, MAX_NEEDS),
+                 metadata={"description": f"service category codes (1-{MAX_NEEDS}); or give text instead",
                            "example": ["gmp_haccp", "loan"]})
     text = String(metadata={"description": "instead of needs: what the enterprise says (Thai or English); it is "
                                           "classified (POST /api/v1/intake/classify) and its needs are matched",
@@ -42,22 +51,22 @@ class MatchIn(Schema):
                                 "example": "เชียงใหม่"})
     sector = String(validate=Length(0, 64), allow_none=True,
                     metadata={"description": "the enterprise's sector, e.g. food", "example": "food"})
-    top_k = Integer(load_default=3, validate=Range(1, 10), metadata={"description": "bundles to return"})
+    top_k = Integer(load_default=3, validate=Range(1, MAX_TOP_K), metadata={"description": "bundles to return"})
     cluster = String(validate=Length(1, 64), allow_none=True,
                      metadata={"description": "the enterprise's SME cluster id (its sector counts for sector fit)",
                                "example": "herbs"})
-    exclude = List(String(validate=Length(1, 32)), load_default=list, validate=Length(0, 100),
+    exclude = List(String(validate=Length(1, 32)), load_default=list, validate=Length(0, MAX_MEMBER_IDS),
                    metadata={"description": "member ids that must not be in any bundle"})
-    include = List(String(validate=Length(1, 32)), load_default=list, validate=Length(0, 8),
+    include = List(String(validate=Length(1, 32)), load_default=list, validate=Length(0, MAX_NEEDS),
                    metadata={"description": "member ids that must be in every bundle (each takes at least one need)"})
-    coordinate_with = List(String(validate=Length(1, 32)), load_default=list, validate=Length(0, 20),
+    coordinate_with = List(String(validate=Length(1, 32)), load_default=list, validate=Length(0, MAX_MEMBER_IDS),
                            metadata={"description": "members already working on the case: they count in the "
                                                     "coordination term, take no need and are never proposed"})
-    max_members = Integer(allow_none=True, validate=Range(1, 8),
+    max_members = Integer(allow_none=True, validate=Range(1, MAX_NEEDS),
                           metadata={"description": "largest bundle (members); default: no limit"})
     local_only = Boolean(load_default=False,
                          metadata={"description": "only members in the enterprise's own province"})
-    kinds = String(load_default="all", validate=OneOf(["all", "agencies"]),
+    kinds = String(load_default="all", validate=OneOf(list(KINDS)),
                    metadata={"description": "all: agencies and consultants; agencies: agencies (BDSPs) only"})
     explain = Boolean(load_default=False,
                       metadata={"description": "also return the candidate pool, every objective term and the "

@@ -13,9 +13,11 @@ from pathlib import Path
 
 import sqlite_utils
 
+from matcher.errors import Unavailable
+
 from .schema import MIGRATIONS, SCHEMA_VERSION
 
-__all__ = ["open_db", "migrate", "schema_version", "data_version", "data_versions", "bump_data_version", "get_meta",
+__all__ = ["open_db", "prepare_database", "database_exists", "unavailable", "migrate", "schema_version", "data_version", "data_versions", "bump_data_version", "get_meta",
            "set_meta", "transaction", "SCHEMA_VERSION"]
 
 
@@ -118,3 +120,31 @@ def is_seeded(path) -> bool:
         return db["meta"].exists() and get_meta(db, "dataset") is not None
     finally:
         db.close()
+
+
+def prepare_database(path) -> bool:
+    """Bring an existing database's schema up to date (the app does this once at start); never create one.
+    Returns False when there is no file at ``path`` yet (``flask --app api init-db`` creates it)."""
+    if str(path) == ":memory:" or not Path(path).exists():
+        return False
+    open_db(path).close()
+    return True
+
+
+def database_exists(path) -> bool:
+    return Path(path).exists()
+
+
+# What SQLite says when the database cannot take the request right now (not a bug of the caller or the code).
+UNAVAILABLE_SIGNS = ("readonly", "read-only", "disk is full", "disk i/o error", "database is locked",
+                     "unable to open database")
+
+
+def unavailable(error: BaseException) -> Unavailable | None:
+    """The 503 a database error stands for (read-only, full, busy or missing file), or None when it is not
+    one of those. Callers outside the store never look at SQLite's errors themselves."""
+    if isinstance(error, sqlite3.OperationalError) and any(s in str(error).lower() for s in UNAVAILABLE_SIGNS):
+        return Unavailable("ฐานข้อมูลรับการบันทึกไม่ได้ในขณะนี้ / The database cannot take writes right now "
+                           "(read-only, full or busy); nothing was changed. Try again shortly; if it persists, "
+                           "tell the administrator.")
+    return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from ..errors import Unprocessable
+from matcher.errors import Unprocessable
 
 
 def integrity(path) -> str:

@@ -6,7 +6,8 @@ import json
 
 import sqlite_utils
 
-from ..errors import NotFound
+from matcher.errors import NotFound
+
 from . import bump_data_version, get_meta, set_meta, transaction
 
 MEMBER_COLUMNS = ("m.id, m.type, m.name_th, m.name_en, m.province, m.sectors, m.external_id, m.active, m.synthetic, "

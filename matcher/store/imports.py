@@ -11,9 +11,10 @@ its stored value. Nothing is ever deleted here.
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timezone
 
-from ..errors import Conflict, Unprocessable
+from matcher.clock import now_text
+from matcher.errors import Conflict, Unprocessable
+
 from . import bump_data_version, transaction
 
 MEMBER_FIELDS = ("name_th", "name_en", "province", "sectors", "active", "synthetic", "external_id")
@@ -43,7 +44,7 @@ def write_import(db, batch: dict, *, dry_run: bool = False, now: str | None = No
     """Upsert ``batch`` (``agencies``, ``consultants``, ``offerings``, ``enterprises`` row lists) in one
     transaction; return ``{kind: {"inserted": n, "updated": n}}`` plus ``new_ids`` (external id -> new member
     id) and ``rows`` (for rows carrying ``_row``/``_sheet``: what happened to each, and the key it has)."""
-    now = now or datetime.now(timezone.utc).isoformat(timespec="seconds")
+    now = now or now_text()
     try:
         with transaction(db):
             counts = _write_batch(db, batch, now)

@@ -11,13 +11,14 @@ import hashlib
 import hmac
 import secrets
 
-from ..errors import NotFound, Unprocessable
+from matcher.clock import now_text
+from matcher.errors import NotFound, Unprocessable
+from matcher.vocabulary import ROLES
+
 from . import transaction
-from .referrals import now_text
 
 KEY_PREFIX = "rk_"
 PREFIX_LENGTH = 12
-ROLES = ("desk", "member", "analyst", "admin")
 
 
 def hash_key(key: str) -> str:

@@ -9,7 +9,8 @@ pick the new model up on their next request without a restart.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+
+from matcher.clock import now_text
 
 from . import bump_data_version, transaction
 
@@ -19,7 +20,7 @@ def save_model(db, name: str, *, params: dict, trained_on: dict, metrics: dict |
     with transaction(db):
         version = (db.execute("SELECT max(version) FROM models WHERE name = ?", [name]).fetchone()[0] or 0) + 1
         row = {"name": name, "version": version,
-               "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+               "created_at": now_text(),
                "params": _dumps(params), "trained_on": _dumps(trained_on),
                "metrics": _dumps(metrics) if metrics is not None else None}
         db["models"].insert(row)

@@ -11,21 +11,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime, timedelta, timezone
 
-from ..lifecycle import FINAL, referral_status
+from matcher.lifecycle import FINAL, referral_status
+
 from . import bump_data_version, transaction
 
 LEG_COLUMNS = ("id, referral_id, member_id, needs, status, step, decline_reason, value_baht, note, "
                "replaces_leg_id, created_at, updated_at")
 
 
-ICT = timezone(timedelta(hours=7))
-
-
-def now_text() -> str:
-    """The current time in Thailand (ICT, UTC+7, no daylight saving), ISO 8601 to the second."""
-    return datetime.now(ICT).isoformat(timespec="seconds")
 
 
 def _dumps(value) -> str:

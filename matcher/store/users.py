@@ -7,9 +7,10 @@ password. ``username`` is unique without regard to case.
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timezone
 
-from ..errors import Conflict, NotFound
+from matcher.clock import now_text
+from matcher.errors import Conflict, NotFound
+
 from . import transaction
 
 COLUMNS = ("id", "username", "role", "member_id", "desk", "province", "name", "demo", "active", "created_at",
@@ -17,7 +18,7 @@ COLUMNS = ("id", "username", "role", "member_id", "desk", "province", "name", "d
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return now_text()
 
 
 def _public(row: dict | None) -> dict | None:

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from flask import flash, redirect, request, url_for
 
-from matcher.demo import SECTORS
+from matcher import clock
+from matcher.clock import now_text
 from matcher.errors import RismepError, Unavailable
-from matcher.matching import MAX_NEEDS
 from matcher.store import directory
+from matcher.vocabulary import MAX_NEEDS
 from web.context import get_db, get_reference, get_snapshot
 
 from . import bp, i18n, services
@@ -29,7 +30,6 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 CASE_FIELDS = ("enterprise_id", "enterprise_name", "contact_name", "contact_phone", "contact_email", "province",
                "sector", "cluster", "text")
 CONSENT_SCOPE = "share_contact_with_bundle_members"
-ICT = timezone(timedelta(hours=7))  # Thailand, no daylight saving
 
 
 # -- reading and checking the draft --------------------------------------------------------------------
@@ -53,7 +53,7 @@ def read_case(form) -> tuple[dict, dict]:
             case["province"] = get_reference().resolve_province(case["province"])
         except RismepError:
             errors["province"] = i18n.t("err_province", value=case["province"])
-    if case["sector"] and case["sector"] not in SECTORS:
+    if case["sector"] and case["sector"] not in get_reference().sector_by_code:
         errors["sector"] = i18n.t("err_choice", value=case["sector"])
     if case["cluster"] and case["cluster"] not in {c["id"] for c in directory.clusters(get_db())}:
         errors["cluster"] = i18n.t("err_choice", value=case["cluster"])
@@ -85,7 +85,7 @@ def form_choices() -> dict:
     ref = get_reference()
     lang = i18n.current_language()
     provinces = sorted(ref.provinces, key=lambda p: i18n.thai_sort_key(p["name_th"]) if lang == "th" else p["name_en"])
-    sectors = [{"code": c, "label": th if lang == "th" else i18n.SECTORS_EN.get(c, c)} for c, th in SECTORS.items()]
+    sectors = [{"code": s["code"], "label": s["name_th"] if lang == "th" else s["name_en"]} for s in get_reference().sectors]
     clusters = [dict(c, label=i18n.localized(c)) for c in directory.clusters(get_db())]
     return {"provinces": provinces, "sectors": sectors, "clusters": clusters}
 
@@ -260,8 +260,6 @@ def case_send():
     return redirect(url_for("desk.referral", referral_id=referral["id"]))
 
 
-def now_text() -> str:
-    return datetime.now(ICT).isoformat(timespec="seconds")
 
 
 def notice_time(value) -> str:
@@ -272,9 +270,9 @@ def notice_time(value) -> str:
         shown = datetime.fromisoformat(str(value))
     except ValueError:
         return now_text()
-    if shown.tzinfo is None or not timedelta(0) <= datetime.now(ICT) - shown <= timedelta(days=1):
+    if shown.tzinfo is None or not timedelta(0) <= clock.now() - shown <= timedelta(days=1):
         return now_text()
-    return shown.astimezone(ICT).isoformat(timespec="seconds")
+    return shown.astimezone(clock.BANGKOK).isoformat(timespec="seconds")
 
 
 def referral_body(case: dict, assignment: dict, consent_by: str, consent_at: str) -> dict:

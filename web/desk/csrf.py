@@ -10,8 +10,8 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from markupsafe import Markup, escape
 from flask import request, session
+from markupsafe import Markup, escape
 
 from matcher.errors import BadRequest
 

@@ -10,6 +10,7 @@ import time
 from flask import Response, current_app, render_template
 from markupsafe import Markup
 
+from matcher.clock import now_text
 from matcher.errors import Unavailable
 from matcher.store import data_version
 from web.context import get_db, get_reference, get_snapshot
@@ -127,8 +128,8 @@ def heatmap_png():
 def report():
     """The full analysis report (self-contained HTML), built once per data version."""
     def build():
-        from matcher import analysis
-        html, _data = analysis.build_report(get_db(), get_reference(), get_snapshot())
+        from matcher.analysis import report
+        html, _data = report.build_report(get_db(), get_reference(), get_snapshot())
         return html
     try:
         html = _cached("report", build)
@@ -173,7 +174,6 @@ def _refresh(app, name: str, build, version: int) -> None:
 
 
 def _now() -> str:
-    from matcher.store.referrals import now_text
     return now_text().replace("T", " ")
 
 

@@ -252,14 +252,6 @@ DECLINE_REASONS = {
     "other": ("อื่นๆ", "other"),
 }
 
-SECTORS_EN = {
-    "food": "Processed food", "herbs_cosmetics": "Herbs and cosmetics", "beverages": "Beverages",
-    "agri_processing": "Agricultural processing", "textiles": "Textiles and garments", "handicrafts": "Handicrafts",
-    "furniture_wood": "Furniture and wood", "metal_machinery": "Metal and machinery",
-    "fisheries": "Fisheries and aquaculture", "services_tourism": "Services and tourism",
-}
-
-
 LEADING_VOWELS = "เแโใไ"
 
 

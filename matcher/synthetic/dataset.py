@@ -6,9 +6,9 @@ import os
 import time
 from pathlib import Path
 
-from . import demo
-from .reference import Reference, load_reference
-from .store import directory, history, is_seeded, open_db, transaction
+from matcher.reference import Reference
+from matcher.store import directory, history, is_seeded, open_db, transaction
+from matcher.synthetic import budgets, demo
 
 DEMO_NOTE = ("SYNTHETIC demo network: fictitious agencies, consultants, enterprises and referrals shaped by the "
              "published RISMEP 2017-2018 figures (245 agencies, 217 consultants, 16 provinces live in 2018, "
@@ -24,14 +24,13 @@ def seed_demo(db, ref: Reference, *, seed: int = demo.DEMO_SEED, scale: str = "d
     directory.insert_enterprises(db, rows["enterprises"])
     history.write_history(db, cases=rows["cases"], referrals=rows["referrals"], legs=rows["legs"],
                           events=rows["events"], truth=rows["truth"])
-    from .analysis import seed_synthetic_budgets  # the synthetic programme budget (KPIs: value per baht)
-    seed_synthetic_budgets(db)
+    budgets.seed_synthetic_budgets(db)  # the synthetic programme budget (KPIs: value per baht)
     directory.set_dataset_info(db, name=f"rismep-{scale}-synthetic", synthetic=True, seed=seed, scale=scale,
                                note=DEMO_NOTE)
     return directory.counts(db)
 
 
-def ensure_database(path, *, seed: int = demo.DEMO_SEED, scale: str = "demo", data_dir=None) -> bool:
+def ensure_database(path, ref: Reference, *, seed: int = demo.DEMO_SEED, scale: str = "demo") -> bool:
     """Create and seed the SQLite file at ``path`` when it is absent; True when it was created now.
 
     Seeding writes into a temporary file that is renamed into place only when complete, so a crash or
@@ -47,7 +46,7 @@ def ensure_database(path, *, seed: int = demo.DEMO_SEED, scale: str = "demo", da
     try:
         with transaction(db):
             pass
-        seed_demo(db, load_reference(data_dir), seed=seed, scale=scale)
+        seed_demo(db, ref, seed=seed, scale=scale)
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         db.close()

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import networkx as nx
 
-from .errors import Unprocessable
+from matcher.errors import Unprocessable
 
 GRAPH_FORMATS = ("graphml", "gexf")
 CSV_COLUMNS = (

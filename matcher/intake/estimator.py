@@ -10,13 +10,13 @@ parameters, ``fit`` returns ``self``, learned attributes end in ``_``). ``X`` is
 * lexicon indicators ``LEX_<code>`` (a term of the category, not denied) and ``NEG_<code>`` (only denied
   terms), and ``NOTHING_NEEDED`` (the visit is a thank-you or a progress report), times ``lexicon_weight``.
 
-Negated and already-done scopes are masked out of the n-grams (see :mod:`matcher.intake`). One logistic
+Negated and already-done scopes are masked out of the n-grams (see :mod:`matcher.intake.model`). One logistic
 regression per category (``class_weight="balanced"``); each category's decision threshold is the one that
 maximises its F1 on out-of-fold predictions of the training data (``threshold_folds``-fold), smoothed over
 neighbouring thresholds so that it does not sit on a single lucky value.
 
 Only training and evaluation import this module (and scikit-learn); classification uses the compact
-:class:`matcher.intake.LinearScorer` made by :meth:`IntakeClassifier.to_scorer`.
+:class:`matcher.intake.model.LinearScorer` made by :meth:`IntakeClassifier.to_scorer`.
 """
 
 from __future__ import annotations
@@ -35,8 +35,10 @@ from sklearn.metrics import precision_recall_fscore_support
 from sklearn.model_selection import GroupKFold, KFold
 from sklearn.utils.validation import check_is_fitted
 
-from .intake import (Lexicon, LinearScorer, Tokenizer, analyse, lexicon_features, normalised, pythainlp_words,
-                     read_lexicon)
+from matcher.intake.analysis import analyse
+from matcher.intake.lexicon import Lexicon
+from matcher.intake.scorer import LinearScorer, lexicon_features
+from matcher.intake.text import Tokenizer, normalised, pythainlp_words
 
 # The parameters train_model uses, chosen by grouped 5-fold cross-validation on the train split only
 # (docs/INTAKE.md, "What changed in 1.4").
@@ -63,7 +65,7 @@ class IntakeClassifier(ClassifierMixin, BaseEstimator):
     categories : list of str or None
         Names of ``Y``'s columns (default ``"0", "1", ...``); lexicon terms of other categories are ignored.
     lexicon : list of (term, category, kind) or None
-        The curated lexicon (default: ``data/intake/lexicon.csv``).
+        The curated lexicon (``matcher.intake.lexicon.read_lexicon``); none by default.
     C : float
         Inverse regularisation strength of each logistic regression.
     word_ngram_max : int
@@ -110,7 +112,7 @@ class IntakeClassifier(ClassifierMixin, BaseEstimator):
                                  else [str(i) for i in range(Y.shape[1])])
         if len(self.classes_) != Y.shape[1]:
             raise ValueError(f"categories has {len(self.classes_)} names but Y has {Y.shape[1]} columns.")
-        self.lexicon_ = Lexicon(self.lexicon if self.lexicon is not None else read_lexicon())
+        self.lexicon_ = Lexicon(self.lexicon or [])
         self.dictionary_ = domain_dictionary(X, self.lexicon_)
         self.tokenizer_ = Tokenizer(self.dictionary_)
         analyses = [self._analyse(x) for x in X]
@@ -183,7 +185,7 @@ class IntakeClassifier(ClassifierMixin, BaseEstimator):
         return (self.predict_proba(X) >= self.thresholds_).astype(int)
 
     def to_scorer(self) -> LinearScorer:
-        """The fitted model as plain arrays for :class:`matcher.intake.LinearScorer`."""
+        """The fitted model as plain arrays for :class:`matcher.intake.model.LinearScorer`."""
         check_is_fitted(self, "coef_")
         return LinearScorer(
             categories=[str(c) for c in self.classes_], dictionary=list(self.dictionary_),
@@ -321,7 +323,7 @@ def words_containing(words, terms) -> set:
 
 def frequent_thai_words(n: int) -> set:
     """The ``n`` most frequent words of the Thai National Corpus list bundled with PyThaiNLP."""
-    from matcher.intake import _offline_pythainlp
+    from matcher.intake.text import _offline_pythainlp
     _offline_pythainlp()
     from pythainlp.corpus import tnc
     ranked = sorted(tnc.word_freqs(), key=lambda wf: -wf[1])

@@ -13,9 +13,9 @@ import networkx as nx
 import numpy as np
 
 from graphs.network import collaboration_graph
-from .geo import distance_matrix
-from .reference import Reference
-from .store import VERSION_SCOPES, data_versions, directory, history
+from matcher.geo import distance_matrix
+from matcher.reference import Reference
+from matcher.store import VERSION_SCOPES, data_versions, directory, history
 
 
 @dataclass
@@ -37,7 +37,7 @@ class Snapshot:
     collaboration: nx.Graph     # member ids; edge attrs joint, completed
     dataset: dict = field(default_factory=dict)
     clusters: dict = field(default_factory=dict)  # cluster id -> row (sector, province, cda_member_id)
-    scorer: object = None       # matcher.scoring.LinearScorer: the learned model stored, or hand-set weights
+    scorer: object = None       # matcher.engine.scoring.LinearScorer: the learned model stored, or hand-set weights
     versions: dict = field(default_factory=dict)  # the store's data versions this snapshot reflects
 
     def __post_init__(self):
@@ -61,11 +61,11 @@ class Snapshot:
         return self.province_distance[self.province_index[province_code], self.member_province]
 
     def coordination(self):
-        """Coordination distances between members (``matcher.bundles.Coordination``), built on first use
+        """Coordination distances between members (``matcher.engine.coordination.Coordination``), built on first use
         and carried over to the next snapshot while the collaboration graph is unchanged."""
         coord = self.derived.get("coordination")
         if coord is None:
-            from .bundles import Coordination
+            from matcher.engine.coordination import Coordination
             coord = self.derived["coordination"] = Coordination(self.collaboration, [m["id"] for m in self.members])
         return coord
 
@@ -77,8 +77,8 @@ class Snapshot:
 def build_snapshot(db, ref: Reference, previous: Snapshot | None = None) -> Snapshot:
     """Read the store once and build the arrays and the collaboration graph (reusing ``previous``'s
     coordination distances when the collaborations did not change)."""
-    from .scoring import MODEL_NAME, scorer_from_model
-    from .store import models
+    from matcher.engine.scoring import MODEL_NAME, scorer_from_model
+    from matcher.store import models
     versions = data_versions(db)
     members = directory.all_members(db)
     categories = list(ref.category_codes)

@@ -1,6 +1,6 @@
 """The chance that a member completes a need for a case: a learned, calibrated scorer, or hand-set weights.
 
-Both are linear in the features of :mod:`matcher.features`: ``p(m, n | case) = sigmoid(b + w . x)``.
+Both are linear in the features of :mod:`matcher.engine.features`: ``p(m, n | case) = sigmoid(b + w . x)``.
 
 - ``SuccessScorer`` (scikit-learn estimator contract) learns ``w`` and ``b`` from the referral legs with
   outcomes in the store: a logistic regression on standardised features, then Platt-calibrated on
@@ -24,9 +24,13 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
 
-from . import features as F
+from matcher.engine import features as F
 
 MODEL_NAME = "success_scorer"
 MIN_LEGS, MIN_PER_CLASS = 200, 30
@@ -160,7 +164,7 @@ class LinearScorer:
 
 
 def case_columns_for(snapshot, province: str, fit: np.ndarray) -> dict:
-    """The case columns of :mod:`matcher.features` for every member of the snapshot."""
+    """The case columns of :mod:`matcher.engine.features` for every member of the snapshot."""
     p = snapshot.province_index[province]
     prov = snapshot.member_province
     return F.case_columns(snapshot.province_distance[p, prov], prov == p,

@@ -25,9 +25,9 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 
-from . import lifecycle
-from .geo import distance_matrix
-from .reference import Reference
+from matcher import lifecycle
+from matcher.geo import distance_matrix
+from matcher.reference import Reference
 
 DEMO_SEED = 2018
 HUB_NAMES = ("Chiang Mai", "Nakhon Ratchasima", "Suphan Buri", "Surat Thani", "Phitsanulok", "Phichit",
@@ -50,12 +50,6 @@ SCALES = {
     "national": Scale("national", 2450, 2170, 50_000, 20_000, True),
 }
 
-SECTORS = {
-    "food": "อาหารแปรรูป", "herbs_cosmetics": "สมุนไพรและเครื่องสำอาง", "beverages": "เครื่องดื่ม",
-    "agri_processing": "แปรรูปสินค้าเกษตร", "textiles": "สิ่งทอและเครื่องแต่งกาย",
-    "handicrafts": "หัตถกรรม", "furniture_wood": "เฟอร์นิเจอร์และไม้", "metal_machinery": "โลหะและเครื่องจักร",
-    "fisheries": "ประมงและสัตว์น้ำ", "services_tourism": "บริการและท่องเที่ยว",
-}
 # Which needs enterprises of a sector bring (relative weights; the rest share a small base weight).
 SECTOR_NEEDS = {
     "food": {"fda_registration": 5, "gmp_haccp": 5, "shelf_life": 4, "packaging_design": 4, "branding": 3,
@@ -169,7 +163,7 @@ class _Generator:
             members.append({"id": mid, "type": "agency", "kind": kind, "province": prov,
                             "name_th": f"{k['name_th']} {p['name_th']}{suffix} (สมมติ)",
                             "name_en": f"{k['name_en']}, {p['name_en']}{suffix} (synthetic)",
-                            "sectors": " ".join(SECTORS), "phone": f"0{self.rng.integers(20, 80)}-{n:06d}",
+                            "sectors": " ".join(self.ref.sector_codes), "phone": f"0{self.rng.integers(20, 80)}-{n:06d}",
                             "synthetic": 1, "active": 1, "created_at": self.created})
             for i, cat in enumerate(k["categories"]):
                 primary = i < 2
@@ -188,7 +182,7 @@ class _Generator:
             if a["kind"] in ("university", "industrial_promotion_centre"):
                 hosts[a["province"]].append(a["id"])
         members, offerings = [], []
-        sector_codes = list(SECTORS)
+        sector_codes = list(self.ref.sector_codes)
         for n in range(1, self.scale.consultants + 1):
             prov = self.choice(live, weight / weight.sum())
             mid = f"C{n:04d}"
@@ -226,7 +220,7 @@ class _Generator:
         for n in range(1, self.scale.enterprises + 1):
             cluster = clusters[n % len(clusters)] if n % 3 == 0 else None
             prov = cluster["province"] if cluster else self.choice(live)
-            sector = cluster["sector"] if cluster else self.choice(list(SECTORS))
+            sector = cluster["sector"] if cluster else self.choice(list(self.ref.sector_codes))
             form = self.choice(ENTERPRISE_FORMS)
             rows.append({
                 "id": n, "name": form.format(p=self.choice(PRODUCTS), f=self.choice(FAMILY)) + " (สมมติ)",

@@ -15,80 +15,26 @@ other personal data. Bad arguments raise :mod:`matcher.errors` naming the value 
 
 from __future__ import annotations
 
-import re
 import statistics
-from datetime import datetime, timezone
 
 import networkx as nx
 
-from graphs import centrality, clusters as cluster_analysis, coverage, kpis as kpi_analysis, resilience, rollout
+from graphs import centrality, coverage, resilience, rollout
+from graphs import clusters as cluster_analysis
+from graphs import kpis as kpi_analysis
 from graphs.network import collaboration_graph
+from matcher.analysis.inputs import (
+    _labels,
+    _names,
+    _synthetic,
+    coverage_cells,
+    months_between,
+)
+from matcher.errors import NotFound, RismepError, Unprocessable
+from matcher.store import analysis as store
+from matcher.store import directory, history
 
-from .errors import NotFound, RismepError, Unprocessable
-from .store import analysis as store, directory, history
-
-BUDGET_SOURCE = ("synthetic: shaped by the programme's published 2017-2018 figure of about 13 million baht "
-                 "for the network; not a real allocation")
-# Synthetic budget per province-year (baht): hub provinces (with a regional centre) and their neighbours.
-SYNTHETIC_BUDGET = {"hub": {2017: 500_000, 2018: 550_000}, "neighbour": {2018: 290_000}}
-PUBLISHED_REFERRALS = 400  # the demo's referrals in 2017-2018, which the 13 million baht paid for
 TOP_BROKERS = 10
-REPORT_STEPS = ("coverage and gaps", "single points of failure and brokers", "KPIs", "rollout plan",
-                "clusters", "heatmap", "map", "KPI chart", "network figure", "rollout figure", "HTML page")
-_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
-
-
-# -- shared inputs -----------------------------------------------------------------------------------
-
-def _names(provinces) -> dict:
-    return {p["code"]: {"name_en": p["name_en"], "name_th": p["name_th"]} for p in provinces}
-
-
-def _labels(categories) -> dict:
-    return {c["code"]: {"label_en": c["label_en"], "label_th": c["label_th"]} for c in categories}
-
-
-def _check_date(value, field: str) -> str | None:
-    if value in (None, ""):
-        return None
-    text = str(value)
-    try:
-        if not _DATE.match(text):
-            raise ValueError
-        datetime.strptime(text, {4: "%Y", 7: "%Y-%m", 10: "%Y-%m-%d"}[len(text)])
-    except ValueError:
-        raise Unprocessable(f"{field} must be a date as YYYY, YYYY-MM or YYYY-MM-DD; got {value!r}.",
-                            field=field) from None
-    return text
-
-
-def months_between(first: str | None, last: str | None) -> int:
-    """Calendar months from the month of ``first`` to that of ``last`` inclusive (at least 1)."""
-    if not first or not last:
-        return 1
-    (y1, m1), (y2, m2) = (map(int, first[:7].split("-")), map(int, last[:7].split("-")))
-    return max(1, (y2 - y1) * 12 + m2 - m1 + 1)
-
-
-def coverage_cells(db, ref, since=None, until=None) -> dict:
-    """The coverage matrix (``graphs.coverage.coverage_matrix`` cells) with its inputs and period."""
-    since, until = _check_date(since, "since"), _check_date(until, "until")
-    provinces, categories = directory.provinces(db), directory.categories(db)
-    members = directory.all_members(db)
-    period = store.case_period(db, since, until)
-    months = months_between(period["first"], period["last"])
-    cells = coverage.coverage_matrix(
-        members, provinces, [c["code"] for c in categories], case_rows=store.case_demand(db, since, until),
-        leg_rows=store.leg_demand(db, since, until), monthly_rows=store.monthly_case_demand(db, since, until),
-        months=months)
-    return {"cells": cells, "members": members, "provinces": provinces, "categories": categories,
-            "period": {**period, "months": months, "since": since, "until": until}}
-
-
-def _synthetic(db) -> bool:
-    return bool(directory.dataset_info(db)["synthetic"])
-
-
 # -- gaps --------------------------------------------------------------------------------------------
 
 def _resolve_hub(ref, value) -> str:
@@ -185,127 +131,6 @@ def _top_provinces(group, info, n: int = 3) -> list[str]:
     for m in group:
         counts[info[m]["province"]] = counts.get(info[m]["province"], 0) + 1
     return [p for p, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
-
-
-# -- KPIs --------------------------------------------------------------------------------------------
-
-def _budget_rows(db, ref, budget) -> tuple[list[dict], str]:
-    """Budget rows and their source: the store's, or an override (total baht or per-province rows)."""
-    if budget is None:
-        rows = store.budgets(db)
-        if not rows:
-            return rows, "none"
-        return rows, "synthetic" if all(r["synthetic"] for r in rows) else "store"
-    if isinstance(budget, bool) or not isinstance(budget, (int, float, list, tuple)):
-        raise Unprocessable("budget must be a total in baht (a number) or a list of {province, year, baht}.",
-                            field="budget")
-    if isinstance(budget, (int, float)):
-        if budget < 0 or budget != budget:
-            raise Unprocessable(f"budget must be a positive amount in baht; got {budget!r}.", field="budget")
-        return [{"province": None, "year": None, "baht": float(budget)}], "override"
-    rows = []
-    for i, r in enumerate(budget):
-        try:
-            rows.append({"province": ref.resolve_province(r["province"], field=f"budget.{i}.province"),
-                         "year": int(r["year"]), "baht": float(r["baht"])})
-        except (KeyError, TypeError, ValueError):
-            raise Unprocessable(f"budget row {i} must be {{province, year, baht}} with a numeric year and baht; "
-                                f"got {r!r}.", field=f"budget.{i}") from None
-        if rows[-1]["baht"] < 0:
-            raise Unprocessable(f"budget row {i}: baht must not be negative.", field=f"budget.{i}.baht")
-    return rows, "override"
-
-
-def kpis(db, ref, budget=None) -> dict:
-    """Programme KPIs, computed from the store now.
-
-    ``budget``: None (the store's budgets table), a total in baht, or a list of ``{province, year,
-    baht}`` rows. Keys (plain numbers): ``value_baht``, ``completed_legs``, ``referrals``,
-    ``multi_agency_referrals``, ``multi_agency_share``, ``completion_rate``, ``budget_baht``,
-    ``value_per_baht``, ``provinces_live``, ``provinces_live_by_year`` (``{year, live, target, met}``).
-    """
-    budget_rows, budget_source = _budget_rows(db, ref, budget)
-    agg = store.referral_aggregates(db)
-    totals = kpi_analysis.referral_totals(agg)
-    by_year = kpi_analysis.totals_by(agg, "year")
-    years_live = kpi_analysis.live_years(store.province_live_years(db))
-    members = kpi_analysis.members_by_province(store.members_by_province(db))
-    budget_sum = kpi_analysis.budget_totals(budget_rows)
-    years = [y for y in by_year if y is not None]
-    progress = kpi_analysis.targets_progress(years_live, until=max(years) if years else None)
-    live_by_year = {r["year"]: r for r in progress}
-    return {
-        "synthetic": _synthetic(db),
-        "agencies": sum(v["agencies"] for v in members.values()),
-        "consultants": sum(v["consultants"] for v in members.values()),
-        "referrals": totals["referrals"], "multi_agency_referrals": totals["multi_agency"],
-        "multi_agency_share": totals["multi_agency_share"], "completed_referrals": totals["completed_referrals"],
-        "legs": totals["legs"], "finished_legs": totals["finished_legs"], "completed_legs": totals["completed_legs"],
-        "declined_legs": totals["declined_legs"], "completion_rate": totals["completion_rate"],
-        "value_baht": totals["value_baht"], "budget_baht": budget_sum["total"] if budget_rows else None,
-        "budget_source": budget_source,
-        "budget_note": None if budget_rows else {
-            "th": "ยังไม่มีข้อมูลงบประมาณ: นำเข้าด้วย flask --app api import-budgets FILE หรือระบุ budget",
-            "en": "No budget recorded: import one with flask --app api import-budgets FILE, or pass budget="},
-        "value_per_baht": kpi_analysis.value_per_baht(totals["value_baht"], budget_sum["total"]),
-        "provinces_live": len(years_live),
-        "next_target": kpi_analysis.next_target(len(years_live)),
-        "provinces_live_by_year": progress,
-        "targets": [r for r in progress if r["target"] is not None],
-        "by_year": [_year_row(y, t, budget_sum, live_by_year) for y, t in by_year.items() if y is not None],
-        "by_province": {p: {**members.get(p, {"agencies": 0, "consultants": 0}), **_province_row(t, budget_sum, p)}
-                        for p, t in _province_totals(agg, members).items()},
-    }
-
-
-def _year_row(year, t, budget_sum, live_by_year) -> dict:
-    budget = budget_sum["by_year"].get(year)
-    return {"year": year, "referrals": t["referrals"], "multi_agency_referrals": t["multi_agency"],
-            "multi_agency_share": t["multi_agency_share"], "completed_legs": t["completed_legs"],
-            "completion_rate": t["completion_rate"], "value_baht": t["value_baht"], "budget_baht": budget,
-            "value_per_baht": kpi_analysis.value_per_baht(t["value_baht"], budget),
-            "provinces_live": live_by_year.get(year, {}).get("live")}
-
-
-def _province_totals(agg, members) -> dict:
-    by_province = kpi_analysis.totals_by([r for r in agg if r["province"]], "province")
-    for p in members:
-        by_province.setdefault(p, kpi_analysis.referral_totals([]))
-    return dict(sorted(by_province.items()))
-
-
-def _province_row(t, budget_sum, province) -> dict:
-    budget = budget_sum["by_province"].get(province)
-    return {"referrals": t["referrals"], "multi_agency_share": t["multi_agency_share"],
-            "completion_rate": t["completion_rate"], "value_baht": t["value_baht"], "budget_baht": budget,
-            "value_per_baht": kpi_analysis.value_per_baht(t["value_baht"], budget)}
-
-
-def synthetic_budgets(provinces, referrals: int = PUBLISHED_REFERRALS) -> list[dict]:
-    """A SYNTHETIC budget per live province and year, shaped by the published 2017-2018 figure.
-
-    For the demo network (16 provinces, 400 referrals in 2017-2018) it totals 13 million baht: hub
-    provinces 500,000 baht in 2017 and 550,000 in 2018, neighbours 290,000 in the year they went live
-    (2018). Larger networks get the same split scaled by their referrals in 2017-2018 over 400, so that
-    budget per referral stays at the published scale.
-    """
-    factor = max(referrals, 1) / PUBLISHED_REFERRALS
-    rows = []
-    for p in provinces:
-        if not p.get("live_since"):
-            continue
-        plan = SYNTHETIC_BUDGET["hub" if p["is_hub"] else "neighbour"]
-        rows += [{"province": p["code"], "year": y, "baht": round(baht * factor, -3), "source": BUDGET_SOURCE,
-                  "synthetic": True} for y, baht in plan.items() if y >= int(p["live_since"])]
-    return rows
-
-
-def seed_synthetic_budgets(db) -> int:
-    """Write the synthetic budget into a store that has none yet; return the rows written."""
-    if store.number_of_budget_rows(db):
-        return 0
-    referrals = store.number_of_referrals(db, "2017-01-01", "2019-01-01")
-    return store.write_budgets(db, synthetic_budgets(directory.provinces(db), referrals))
 
 
 # -- rollout -----------------------------------------------------------------------------------------
@@ -408,7 +233,7 @@ def _clusters(db, members, province_rows) -> dict:
 
 def cluster_gaps(db, ref, cluster_id, snapshot) -> dict:
     """One cluster in detail: members by stage, missing stages and services with reasons, and a
-    cluster-level bundle (``matcher.matching.match``) for the needs its enterprises share."""
+    cluster-level bundle (``matcher.engine.matching.match``) for the needs its enterprises share."""
     known = {cl["id"]: cl for cl in directory.clusters(db)}
     if cluster_id not in known:
         raise NotFound(f"No cluster with id {cluster_id!r}; GET /api/v1/clusters lists them "
@@ -447,7 +272,7 @@ def _cluster_bundle(snapshot, cl, needs) -> dict | None:
     """The best bundle for the cluster's shared needs in its province, or None without needs."""
     if not needs or not cl.get("province"):
         return None
-    from .matching import match
+    from matcher.engine.matching import match
     try:
         result = match(snapshot, {"needs": list(needs), "province": cl["province"], "sector": cl.get("sector"),
                                   "top_k": 1})
@@ -459,70 +284,3 @@ def _cluster_bundle(snapshot, cl, needs) -> dict | None:
                         for m in (best or {}).get("members", [])],
             "success_chance": (best or {}).get("success_chance")}
 
-
-# -- figures and the report ---------------------------------------------------------------------------
-
-def coverage_heatmap_png(db, ref) -> bytes:
-    """A PNG of the province x category coverage heatmap (for the analyst dashboard)."""
-    from graphs import report
-    cov = coverage_cells(db, ref)
-    return report.heatmap_png(_heatmap_data(cov))
-
-
-def _heatmap_data(cov) -> dict:
-    """The heatmap's rows (provinces grouped by hub area, the hub first), columns, depths and gap marks."""
-    order = sorted(cov["provinces"], key=lambda p: (p["hub_code"], not p["is_hub"], p["code"]))
-    provinces = [p["code"] for p in order]
-    categories = [c["code"] for c in cov["categories"]]
-    gap_cells = sorted({(g["province"], g["category"]) for g in coverage.gaps(cov["cells"])})
-    return {"provinces": provinces, "categories": categories,
-            "province_labels": [f"{p['name_th']} {p['name_en']}" + (" ★" if p["is_hub"] else "") for p in order],
-            "category_labels": [c["label_th"] for c in cov["categories"]],
-            "levels": coverage.coverage_grid(cov["cells"], provinces, categories),
-            "legend": {str(k): v for k, v in coverage.DEPTHS.items()},
-            "gaps": [list(g) for g in gap_cells]}
-
-
-def build_report(db, ref, snapshot, progress=None, *, budget=None) -> tuple[str, dict]:
-    """One self-contained HTML report (figures inline, works offline) and the same figures as data.
-
-    ``snapshot`` (``matcher.snapshot.Snapshot``, or None to skip them) is used for the clusters' bundles;
-    ``progress(label)`` is called after each of the ``REPORT_STEPS``; ``budget`` as in ``kpis``.
-    """
-    from graphs import report
-    tick = progress or (lambda label: None)
-    cov = coverage_cells(db, ref)
-    gap_data = _gaps_view(db, ref, cov)
-    tick(REPORT_STEPS[0])
-    metrics, G, groups = _network(db, cov)
-    tick(REPORT_STEPS[1])
-    kpi = kpis(db, ref, budget=budget)
-    tick(REPORT_STEPS[2])
-    plan = rollout_plan(db, ref)
-    tick(REPORT_STEPS[3])
-    cluster_data = _clusters(db, cov["members"], cov["provinces"])
-    for item in cluster_data["items"]:
-        item["bundle"] = _cluster_bundle(snapshot, item, item["shared_needs"]) if snapshot is not None else None
-    tick(REPORT_STEPS[4])
-    figures, data = {}, {
-        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "dataset": directory.dataset_info(db), "synthetic": _synthetic(db), "period": cov["period"],
-        "coverage": _heatmap_data(cov), "province_coverage": coverage.province_coverage(cov["cells"]),
-        "gaps": {"summary": gap_data["summary"], "items": gap_data["gaps"]},
-        "network": metrics, "kpis": kpi, "rollout": plan, "clusters": cluster_data}
-    figures["heatmap"] = report.heatmap_png(data["coverage"])
-    tick(REPORT_STEPS[5])
-    map_data = report.map_data(cov["provinces"], data["province_coverage"], plan)
-    figures["map"] = report.map_png(map_data)
-    tick(REPORT_STEPS[6])
-    figures["kpis"] = report.kpi_png(kpi)
-    tick(REPORT_STEPS[7])
-    net = report.network_data(G, metrics, groups, cov["members"], cov["provinces"])
-    figures["network"] = report.network_png(net)
-    tick(REPORT_STEPS[8])
-    figures["rollout"] = report.rollout_png(map_data, plan)
-    tick(REPORT_STEPS[9])
-    data["figures"] = {"map": map_data, "network": {k: v for k, v in net.items() if k != "edges"}}
-    html = report.render_html(data, figures)
-    tick(REPORT_STEPS[10])
-    return html, data

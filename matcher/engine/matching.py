@@ -3,277 +3,29 @@
 ``match(snapshot, body)`` validates the request (raising :mod:`matcher.errors`), scores every member for
 every need with the snapshot's scorer (learned or hand-set), applies the request's constraints, keeps a
 candidate pool (``candidate_pool``: the rule is stated there and in docs/ENGINE.md), searches it exactly
-(:func:`matcher.bundles.search`), proves when the best bundle is optimal over the whole network
-(:func:`matcher.bundles.outside_lower_bound`, growing the pool when it cannot), and shapes each bundle with
+(:func:`matcher.engine.bundles.search`), proves when the best bundle is optimal over the whole network
+(:func:`matcher.engine.bundles.outside_lower_bound`, growing the pool when it cannot), and shapes each bundle with
 its members' reasons, its referral plan and why it beat the next one, in Thai and English.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 
-from . import bundles, plan, scoring
-from .errors import Unprocessable
-
-MAX_NEEDS = 8
-MAX_TOP_K = 10
-MAX_IDS = 100
-KINDS = ("all", "agencies")
-# The pool rule (candidate_pool): per need the POOL_PER_NEED[needs] cheapest members; the POOL_MULTI members
-# with the largest saving as the best taker of a group of needs; POOL_PARTNERS direct collaborators of
-# the leaders; the included members. Searched exactly (again with a pool POOL_GROWTH[1] times larger when
-# the request's constraints leave no bundle in it); the certificate says when the best bundle is also
-# optimal over the whole network.
-POOL_PER_NEED = {1: 8, 2: 6, 3: 6, 4: 4, 5: 2, 6: 2, 7: 2, 8: 2}
-POOL_MULTI, POOL_PARTNERS, POOL_GROWTH = 6, 3, (1, 3)
-DECIMALS = 6
-
-
-@dataclass
-class MatchRequest:
-    needs: list[str]
-    province: str
-    sector: str | None = None
-    cluster: str | None = None
-    top_k: int = 3
-    exclude: list[str] = field(default_factory=list)
-    include: list[str] = field(default_factory=list)
-    coordinate_with: list[str] = field(default_factory=list)
-    max_members: int | None = None
-    local_only: bool = False
-    kinds: str = "all"
-    explain: bool = False
-
-
-def parse_request(snapshot, body: dict) -> MatchRequest:
-    """Validate a match request body; errors name the field, the bad value and the accepted values."""
-    ref = snapshot.ref
-    if not isinstance(body, dict):
-        raise Unprocessable("The request body must be a JSON object.", field="body")
-    needs = ref.check_categories(body.get("needs"), field="needs")
-    if not needs:
-        raise Unprocessable("needs must name at least one service category.", field="needs",
-                            allowed=ref.category_codes)
-    if len(needs) > MAX_NEEDS:
-        raise Unprocessable(f"At most {MAX_NEEDS} needs per case; got {len(needs)}. Split the case.",
-                            field="needs")
-    province = ref.resolve_province(body.get("province"), field="province")
-    req = MatchRequest(needs=needs, province=province,
-                       sector=_optional_text(body, "sector", "\"food\""),
-                       cluster=_cluster(snapshot, body.get("cluster")),
-                       top_k=_integer(body, "top_k", 3, 1, MAX_TOP_K),
-                       max_members=_integer(body, "max_members", None, 1, MAX_NEEDS),
-                       local_only=_flag(body, "local_only"), explain=_flag(body, "explain"),
-                       kinds=_kinds(body.get("kinds", "all")))
-    for name in ("exclude", "include", "coordinate_with"):
-        setattr(req, name, _member_ids(snapshot, body, name))
-    _check_consistent(req)
-    return req
-
-
-def _optional_text(body, name, example) -> str | None:
-    value = body.get(name)
-    if value is not None and not isinstance(value, str):
-        raise Unprocessable(f"{name} must be a string, e.g. {example}; got {value!r}.", field=name)
-    return value or None
-
-
-def _integer(body, name, default, low, high):
-    value = body.get(name, default)
-    if value is None and default is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise Unprocessable(f"{name} must be an integer from {low} to {high}; got {value!r}.", field=name)
-    return value
-
-
-def _flag(body, name) -> bool:
-    value = body.get(name, False)
-    if not isinstance(value, bool):
-        raise Unprocessable(f"{name} must be true or false; got {value!r}.", field=name, allowed=[True, False])
-    return value
-
-
-def _kinds(value) -> str:
-    if value not in KINDS:
-        raise Unprocessable(f"kinds must be one of {', '.join(KINDS)}; got {value!r}. \"agencies\" leaves "
-                            f"consultants (SPs) out.", field="kinds", allowed=list(KINDS))
-    return value
-
-
-def _cluster(snapshot, value) -> str | None:
-    if value is None:
-        return None
-    if value not in snapshot.clusters:
-        raise Unprocessable(f"Unknown cluster {value!r}; expected one of: {', '.join(sorted(snapshot.clusters))}.",
-                            field="cluster", allowed=sorted(snapshot.clusters))
-    return value
-
-
-def _member_ids(snapshot, body, name) -> list[str]:
-    ids = body.get(name) or []
-    if isinstance(ids, str) or not isinstance(ids, (list, tuple)):
-        raise Unprocessable(f"{name} must be a list of member ids, e.g. [\"A0001\", \"C0002\"].", field=name)
-    if len(ids) > MAX_IDS:
-        raise Unprocessable(f"{name} holds at most {MAX_IDS} member ids; got {len(ids)}.", field=name)
-    unknown = [str(m) for m in ids if m not in snapshot.member_index]
-    if unknown:
-        raise Unprocessable(f"Unknown member id(s) in {name}: {', '.join(unknown)}. Member ids look like A0001 "
-                            f"(agency) or C0001 (consultant); see GET /api/v1/agencies.", field=name)
-    return list(dict.fromkeys(ids))
-
-
-def _check_consistent(req: MatchRequest) -> None:
-    for other in ("exclude", "coordinate_with"):
-        both = sorted(set(req.include) & set(getattr(req, other)))
-        if both:
-            raise Unprocessable(f"{', '.join(both)} cannot be both in include and in {other}; "
-                                f"{'remove it from one' if other == 'exclude' else 'members already on the case are never re-proposed'}.",
-                                field="include")
-    if req.max_members is not None and len(req.include) > req.max_members:
-        raise Unprocessable(f"include names {len(req.include)} members but max_members is {req.max_members}; "
-                            f"raise max_members or include fewer.", field="max_members")
-
-
-# -- scoring and constraints ----------------------------------------------------------------------------
-
-
-def probabilities(snapshot, req: MatchRequest) -> np.ndarray:
-    """(M, needs) chance of success under the request's constraints: 0 where a member does not offer the
-    need, has no capacity left this month (overall or for the category), is excluded or already on the
-    case, is a consultant when only agencies are wanted, or is outside the province when local_only."""
-    need_idx = [snapshot.category_index[n] for n in req.needs]
-    scorer = snapshot.scorer or scoring.hand_set_scorer()
-    cluster_sector = snapshot.clusters[req.cluster].get("sector") if req.cluster else None
-    fit = scoring.sector_fit(snapshot, req.sector, cluster_sector)
-    p = scorer.probability(snapshot, req.province, fit, need_idx)
-    allowed = snapshot.offers[:, need_idx] & (snapshot.capacity[:, need_idx] > 0)
-    return np.where(allowed & available(snapshot, req)[:, None], p, 0.0)
-
-
-def capacity_left(snapshot) -> np.ndarray:
-    """(M,) legs each member can still take this month (cached per snapshot)."""
-    left = snapshot.derived.get("capacity_left")
-    if left is None:
-        left = snapshot.derived["capacity_left"] = snapshot.capacity_left()
-    return left
-
-
-def available(snapshot, req: MatchRequest) -> np.ndarray:
-    """(M,) members the request allows, with capacity left this month."""
-    ok = capacity_left(snapshot) > 0
-    for m in req.exclude + req.coordinate_with:
-        ok[snapshot.member_index[m]] = False
-    if req.kinds == "agencies":
-        ok &= snapshot.is_agency
-    if req.local_only:
-        ok &= snapshot.member_province == snapshot.province_index[req.province]
-    return ok
-
-
-def _check_included(snapshot, req, p) -> None:
-    ok = available(snapshot, req)
-    for m in req.include:
-        i = snapshot.member_index[m]
-        if not ok[i]:
-            why = ("has no capacity left this month" if capacity_left(snapshot)[i] <= 0 else
-                   "is a consultant and kinds is \"agencies\"" if req.kinds == "agencies" and not snapshot.is_agency[i]
-                   else "is outside the enterprise's province and local_only is true")
-            raise Unprocessable(f"Included member {m} {why}; drop it from include or relax the constraint.",
-                                field="include")
-        if not (p[i] > 0).any():
-            raise Unprocessable(f"Included member {m} offers none of the needs ({', '.join(req.needs)}); every "
-                                f"bundle member takes at least one need.", field="include")
-
-
-def costs(p: np.ndarray) -> np.ndarray:
-    """c = -log p rounded to 6 decimals (the numbers the search uses are the numbers explain reports)."""
-    return np.round(bundles.neg_log(p), DECIMALS)
-
-
-# -- the pool -------------------------------------------------------------------------------------------
-
-
-def candidate_pool(cost: np.ndarray, snapshot, include_idx=(), growth: int = 1) -> list[int]:
-    """Member indices of the search pool, sorted. ``cost`` is (M, needs), inf where not allowed.
-
-    The rule (sizes times ``growth``): a bundle splits the needs into groups, one member per group, so
-    1. for each need, the ``POOL_PER_NEED`` members with the lowest c (ties by member order);
-    2. for each group of two or more needs, the member that takes the whole group most cheaply, ranked by
-       its saving over separate members ``sum_{n in S} (c(m, n) - c*(n)) - (|S| - 1) * (f + lambda * FAR)``:
-       the ``POOL_MULTI`` best;
-    3. direct collaborators of each need's two cheapest members that are among the 4 * ``POOL_PER_NEED``
-       cheapest for a need, the ``POOL_PARTNERS`` with the lowest mean excess over the cheapest c;
-    4. the members the request includes.
-    O(M * 2^needs) with numpy.
-    """
-    finite = np.isfinite(cost)
-    rows = np.flatnonzero(finite.any(axis=1))
-    N = cost.shape[1]
-    pool: set[int] = set(int(i) for i in include_idx)
-    singles = POOL_PER_NEED[N] * growth
-    for n in range(N):
-        pool.update(rows[_cheapest(cost[rows, n], singles)].tolist())
-    pool.update(_group_members(cost, rows, finite, POOL_MULTI * growth, pool))
-    leaders = set()
-    rank_ok = np.zeros_like(finite)
-    for n in range(N):
-        order = rows[_cheapest(cost[rows, n], 4 * singles)]
-        leaders.update(order[:2].tolist())
-        rank_ok[order, n] = True
-    partners = np.array(sorted(set(_partners(snapshot, sorted(leaders), rank_ok).tolist()) - pool), dtype=int)
-    if len(partners):
-        cstar = cost[rows].min(axis=0)
-        excess = np.where(finite[partners], cost[partners] - cstar, 0.0).sum(axis=1) / finite[partners].sum(axis=1)
-        pool.update(partners[np.lexsort((partners, excess))][: POOL_PARTNERS * growth].tolist())
-    return sorted(pool)
-
-
-def _group_members(cost, rows, finite, k, already, per_group: int = 1) -> list[int]:
-    """The k members (not already pooled) with the largest saving among the ``per_group`` best takers of
-    each group of two or more needs."""
-    N = cost.shape[1]
-    several = rows[finite[rows].sum(axis=1) >= 2]
-    if N < 2 or not len(several) or k <= 0:
-        return []
-    masks = np.array([m for m in range(1, 1 << N) if m & (m - 1)])
-    sizes = np.array([bin(m).count("1") for m in masks])
-    cstar = cost[rows].min(axis=0)
-    sums = bundles._subset_sums(cost[several] - cstar)[:, masks]  # (members, groups)
-    top = min(per_group, len(several))
-    best = np.argpartition(sums, top - 1, axis=0)[:top] if len(several) > top else np.arange(len(several))[:, None]
-    best = np.broadcast_to(best, (best.shape[0], len(masks)))
-    saving = np.take_along_axis(sums, best, axis=0) - (sizes - 1) * (bundles.FIXED_COST + bundles.LAMBDA * bundles.FAR)
-    chosen: list[int] = []
-    order = np.lexsort((np.broadcast_to(masks, saving.shape).ravel(), saving.ravel()))
-    for flat in order:
-        if not np.isfinite(saving.flat[flat]):
-            break
-        m = int(several[best.flat[flat]])
-        if m not in already and m not in chosen:
-            chosen.append(m)
-            if len(chosen) == k:
-                break
-    return chosen
-
-
-def _cheapest(column: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the k lowest finite entries, cheapest first (ties by index)."""
-    idx = np.flatnonzero(np.isfinite(column))
-    if len(idx) > k:
-        idx = idx[np.argpartition(column[idx], k - 1)[:k]]
-    return idx[np.lexsort((idx, column[idx]))]
-
-
-def _partners(snapshot, leaders: list[int], rank_ok: np.ndarray) -> np.ndarray:
-    if not leaders:
-        return np.array([], dtype=int)
-    graph = snapshot.coordination().joint_graph
-    near = np.unique(np.concatenate([graph.indices[graph.indptr[i]:graph.indptr[i + 1]] for i in leaders]))
-    return near[rank_ok[near].any(axis=1)] if len(near) else near
-
+from matcher.engine import bundles, coordination, objective, plan, scoring
+from matcher.engine.pool import (
+    POOL_GROWTH,
+    POOL_MULTI,
+    POOL_PARTNERS,
+    POOL_PER_NEED,
+    _check_included,
+    candidate_pool,
+    capacity_left,
+    costs,
+    probabilities,
+)
+from matcher.engine.request import DECIMALS, parse_request
+from matcher.errors import Unprocessable
 
 # -- the match ------------------------------------------------------------------------------------------
 
@@ -318,12 +70,12 @@ def _search(snapshot, req, cost):
     indices, D, certificate)."""
     coord_idx = [snapshot.member_index[m] for m in req.coordinate_with]
     include_idx = [snapshot.member_index[m] for m in req.include]
-    coordination = snapshot.coordination()
+    coord = snapshot.coordination()
     for growth in POOL_GROWTH:
         pool = candidate_pool(cost, snapshot, include_idx, growth)
-        D = np.round(coordination.matrix(pool + coord_idx), DECIMALS)
+        D = np.round(coord.matrix(pool + coord_idx), DECIMALS)
         local = {m: i for i, m in enumerate(pool)}
-        found = bundles.search(cost[pool], D, fixed=np.full(len(pool), bundles.FIXED_COST), top_k=req.top_k + 1,
+        found = bundles.search(cost[pool], D, fixed=np.full(len(pool), objective.FIXED_COST), top_k=req.top_k + 1,
                                coordinate=len(coord_idx), required=[local[m] for m in include_idx],
                                max_members=req.max_members)
         if found:
@@ -336,7 +88,7 @@ def _certificate(snapshot, cost, pool, found, coord_idx, growth) -> dict:
     outside the pool can beat it (``bundles.outside_lower_bound``)."""
     outside = np.isfinite(cost).any(axis=1)
     outside[pool] = False
-    bound = bundles.outside_lower_bound(cost, outside, np.full(len(cost), bundles.FIXED_COST),
+    bound = bundles.outside_lower_bound(cost, outside, np.full(len(cost), objective.FIXED_COST),
                                         snapshot.coordination().nearest,
                                         min_members=bundles.minimum_cover_size(np.isfinite(cost)) or 1,
                                         coordinate=bool(coord_idx))
@@ -375,7 +127,7 @@ def _bundle_summary(snapshot, b, rank, pool) -> dict:
     """What ``runner_up`` needs of a bundle that is not shown."""
     return {"rank": rank, "members": [{"id": snapshot.members[pool[m]]["id"]} for m in b["members"]],
             "objective": round(b["J"], DECIMALS), "terms": {k: round(v, DECIMALS) for k, v in b["terms"].items()},
-            "success_chance": round(bundles.success_chance(b["terms"]["assignment"]), 4)}
+            "success_chance": round(objective.success_chance(b["terms"]["assignment"]), 4)}
 
 
 def _shape_bundle(snapshot, req, b, rank, pool, covered, p, coord_idx, dist) -> dict:
@@ -399,14 +151,14 @@ def _shape_bundle(snapshot, req, b, rank, pool, covered, p, coord_idx, dist) -> 
     sector = req.sector or (snapshot.clusters[req.cluster].get("sector") if req.cluster else None)
     return {"rank": rank, "members": members, "assignment": assignment, "objective": round(b["J"], DECIMALS),
             "terms": {k: round(v, DECIMALS) for k, v in b["terms"].items()},
-            "success_chance": round(bundles.success_chance(b["terms"]["assignment"]), 4),
+            "success_chance": round(objective.success_chance(b["terms"]["assignment"]), 4),
             "plan": plan.referral_plan(assignment, prerequisites(snapshot), sector, labels)}
 
 
 def prerequisites(snapshot):
     rules = snapshot.derived.get("prerequisites")
     if rules is None:
-        rules = snapshot.derived["prerequisites"] = plan.load_prerequisites(None, tuple(snapshot.categories))
+        rules = snapshot.derived["prerequisites"] = plan.load_prerequisites(snapshot.ref.data_dir / "prerequisites.csv", tuple(snapshot.categories))
     return rules
 
 
@@ -433,11 +185,11 @@ def reasons(snapshot, m: int, needs: list[str], dist_km: float, partners: list[i
 
 
 def _joint_reasons(snapshot, m, partners, coord_idx) -> list[dict]:
-    coordination = snapshot.coordination()
+    coord = snapshot.coordination()
     out = []
     others = [(o, False) for o in partners] + [(o, True) for o in coord_idx]
     for o, on_case in others:
-        joint = coordination.joint(m, o)
+        joint = coord.joint(m, o)
         if joint:
             other = snapshot.members[o]["id"]
             note_th, note_en = (" (ทำงานในเรื่องนี้อยู่แล้ว)", " (already on the case)") if on_case else ("", "")
@@ -504,14 +256,14 @@ def _explain(snapshot, req, pool, covered, cost, coord_idx, D, certificate) -> d
     entries = []
     for m, member_id in zip(pool, ids):
         need_costs = {n: float(cost[m, j]) for j, n in enumerate(needs) if np.isfinite(cost[m, j])}
-        entries.append({"member": member_id, "fixed_cost": bundles.FIXED_COST, "need_costs": need_costs})
-    return {"lambda": bundles.LAMBDA,
+        entries.append({"member": member_id, "fixed_cost": objective.FIXED_COST, "need_costs": need_costs})
+    return {"lambda": objective.LAMBDA,
             "formula": ("J = sum of need_costs[need] of the member assigned each need + sum of fixed_cost of the "
                         "bundle's members + lambda * (weight of the minimum spanning tree over the bundle's "
                         "members and coordinate_with, on coordination.distance); need_costs are -ln p"),
             "pool": entries,
             "coordination": {"members": ids + list(req.coordinate_with),
-                             "distance": [[float(x) for x in row] for row in D], "far": bundles.FAR},
+                             "distance": [[float(x) for x in row] for row in D], "far": coordination.FAR},
             "coordinate_with": list(req.coordinate_with),
             "pool_rule": {"per_need": certificate["pool_per_need"],
                           "multi_need": POOL_MULTI * certificate["growth"],

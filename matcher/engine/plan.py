@@ -15,7 +15,7 @@ from pathlib import Path
 
 import networkx as nx
 
-from .reference import DATA_DIR, read_csv
+from matcher.reference import read_csv
 
 RELATIONS = ("before", "alongside")
 
@@ -55,10 +55,10 @@ def check_acyclic(rules) -> None:
 
 
 @functools.lru_cache(maxsize=4)
-def load_prerequisites(path: str | None = None, categories: tuple | None = None) -> tuple[Rule, ...]:
-    """The rules of ``prerequisites.csv`` (default: the project's data/), checked: known relations, known
-    categories when ``categories`` is given, and no cycles."""
-    path = Path(path) if path else DATA_DIR / "prerequisites.csv"
+def load_prerequisites(path, categories: tuple | None = None) -> tuple[Rule, ...]:
+    """The rules of a ``prerequisites.csv`` (``data/prerequisites.csv`` under the DATA_DIR setting), checked:
+    known relations, known categories when ``categories`` is given, and no cycles."""
+    path = Path(path)
     rules = []
     for line, row in enumerate(read_csv(path), start=2):
         if row["relation"] not in RELATIONS:

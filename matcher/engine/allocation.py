@@ -31,8 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import bundles, scoring
-from .errors import Unprocessable
+from matcher.engine import objective, scoring
+from matcher.errors import Unprocessable
 
 COST_SCALE = 1000  # the flow works on integer costs: c * 1000
 UNSERVED_COST = 25.0  # above any c = -log p with p >= 1e-9
@@ -114,7 +114,7 @@ class CostTable:
         if key not in self._cache:
             fit = scoring.sector_fit(self.snapshot, sector)
             p = self.scorer.probability(self.snapshot, province, fit, slice(None))
-            self._cache[key] = np.ascontiguousarray(np.round(np.where(self.allowed, bundles.neg_log(p), np.inf), 6).T)
+            self._cache[key] = np.ascontiguousarray(np.round(np.where(self.allowed, objective.neg_log(p), np.inf), 6).T)
         return self._cache[key]
 
 
@@ -133,7 +133,7 @@ def split_into_legs(snapshot, table: CostTable, case: Case) -> list[tuple[str, .
         column = costs[j]
         m = int(order[0])
         for other in dict.fromkeys(chosen.values()):
-            if column[other] <= column[m] + bundles.FIXED_COST:
+            if column[other] <= column[m] + objective.FIXED_COST:
                 m = other
                 break
         chosen[need] = m
@@ -157,7 +157,7 @@ def flow_network(snapshot, table: CostTable, groups: dict, legs_left: np.ndarray
     for g, (province, sector, needs) in enumerate(keys):
         demand = groups[keys[g]]
         costs = table.by_category(province, sector)
-        column = costs[[snapshot.category_index[n] for n in needs]].sum(axis=0) + bundles.FIXED_COST
+        column = costs[[snapshot.category_index[n] for n in needs]].sum(axis=0) + objective.FIXED_COST
         members = _members_for(column, legs_left, demand)
         group_arcs.append((len(start), len(members), members.tolist()))
         start.extend([g] * len(members))
@@ -337,7 +337,7 @@ def allocate_sequentially(snapshot, cases: list[Case], *, progress=None, respect
             column = costs[j]
             m = int(order[k])
             for other in dict.fromkeys(v for v in chosen.values() if v is not None):
-                if column[other] <= column[m] + bundles.FIXED_COST:  # already on the case: no new leg
+                if column[other] <= column[m] + objective.FIXED_COST:  # already on the case: no new leg
                     m = other
                     break
             chosen[need] = m
@@ -373,8 +373,8 @@ def _report(snapshot, table: CostTable, cases, assignments, *, method: str) -> d
         costs = table.by_category(case.province, case.sector)
         members = sorted({m for m in chosen.values() if m is not None})
         A = sum(float(costs[snapshot.category_index[n], m]) for n, m in chosen.items() if m is not None)
-        F = bundles.FIXED_COST * len(members)
-        C = bundles.LAMBDA * coordination.tree_weight(members)
+        F = objective.FIXED_COST * len(members)
+        C = objective.LAMBDA * coordination.tree_weight(members)
         missing = [n for n, m in chosen.items() if m is None]
         for n in missing:
             unserved[(case.province, n)] += 1

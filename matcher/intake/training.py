@@ -1,0 +1,182 @@
+"""The intake corpus (``data/intake/corpus_*.csv``), training and evaluation."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from matcher.errors import DataError
+from matcher.intake.lexicon import read_lexicon
+from matcher.intake.model import IntakeModel, load_model
+from matcher.intake.text import INTAKE_VERSION
+
+CORPUS_COLUMNS = ["id", "text", "labels", "lang", "split"]
+# train: learned from. dev: written in another style, used to choose settings, then learned from too.
+# test: written independently of the rest; only ever scored (data/intake/README.md, "The splits").
+SPLITS = ("train", "dev", "test")
+TRAINING_SPLITS = ("train", "dev")
+
+
+def corpus_dir_of(ref) -> Path:
+    """The corpus folder of the configured data: ``<DATA_DIR>/intake``."""
+    return Path(ref.data_dir) / "intake"
+
+
+def corpus_files(corpus_dir) -> list[Path]:
+    """The corpus files ``corpus_*.csv`` of ``corpus_dir``, sorted by name."""
+    return sorted(Path(corpus_dir).glob("corpus_*.csv"), key=lambda p: p.name)
+
+
+def corpus_hash(corpus_dir) -> str:
+    """SHA-256 of the training data: the bytes of every corpus file in name order, then lexicon.csv."""
+    base = Path(corpus_dir)
+    digest = hashlib.sha256()
+    for path in corpus_files(base) + [base / "lexicon.csv"]:
+        digest.update(path.name.encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes() if path.exists() else b"")
+    return digest.hexdigest()
+
+
+def read_corpus(corpus_dir, categories) -> list[dict]:
+    """Every row of every corpus file: {id, text, labels (list), lang, split, file}. Errors name the file,
+    the row and the fix."""
+    codes = set(categories)
+    rows, seen = [], set()
+    files = corpus_files(corpus_dir)
+    if not files:
+        raise DataError(f"No corpus_*.csv files in {corpus_dir}.", field="corpus")
+    for path in files:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle)
+            if reader.fieldnames != CORPUS_COLUMNS:
+                raise DataError(f"{path.name}: header must be {','.join(CORPUS_COLUMNS)}; got "
+                                    f"{reader.fieldnames}.", field="corpus")
+            for row in reader:
+                rows.append(_corpus_row(path, row, codes, seen))
+    return rows
+
+
+def _corpus_row(path: Path, row: dict, codes: set, seen: set) -> dict:
+    labels = (row.get("labels") or "").split()
+    bad = [c for c in labels if c not in codes]
+    where = f"{path.name} row {row.get('id')!r}"
+    if bad:
+        raise DataError(f"{where}: unknown label(s) {', '.join(bad)}; use taxonomy codes.", field="corpus",
+                            allowed=sorted(codes))
+    if row.get("split") not in SPLITS:
+        raise DataError(f"{where}: split must be one of {', '.join(SPLITS)}; got {row.get('split')!r}.",
+                            field="corpus")
+    if not (row.get("text") or "").strip():
+        raise DataError(f"{where}: empty text.", field="corpus")
+    if row["id"] in seen:
+        raise DataError(f"{where}: duplicate id.", field="corpus")
+    seen.add(row["id"])
+    return {"id": row["id"], "text": row["text"], "labels": labels, "lang": row.get("lang") or "",
+            "split": row["split"], "file": path.name}
+
+
+def label_matrix(rows: list[dict], categories: list[str]) -> np.ndarray:
+    index = {c: i for i, c in enumerate(categories)}
+    Y = np.zeros((len(rows), len(categories)), dtype=int)
+    for i, row in enumerate(rows):
+        for code in row["labels"]:
+            Y[i, index[code]] = 1
+    return Y
+
+
+def train_model(ref, *, corpus_dir=None, seed: int = 0, splits=TRAINING_SPLITS) -> IntakeModel:
+    """Fit the classifier on the corpus's train and dev splits (the test split is never seen) and wrap it
+    with the training data's hash. ``corpus_dir`` defaults to ``<DATA_DIR>/intake``. ``splits=("train",)`` leaves the dev split out,
+    to score it (``evaluate_model(..., dev=True)``)."""
+    if "test" in splits:
+        raise ValueError("the test split is never trained on")
+    from matcher.intake.estimator import DEFAULT_PARAMS, IntakeClassifier
+    base = Path(corpus_dir) if corpus_dir else corpus_dir_of(ref)
+    categories = list(ref.category_codes)
+    data_hash = corpus_hash(base)
+    rows = [r for r in read_corpus(base, categories) if r["split"] in splits]
+    lexicon = read_lexicon(base / "lexicon.csv", categories)
+    start = time.perf_counter()
+    est = IntakeClassifier(categories=categories, lexicon=lexicon, random_state=seed, **DEFAULT_PARAMS)
+    est.fit([r["text"] for r in rows], label_matrix(rows, categories))
+    info = {"train_rows": len(rows), "splits": list(splits), "seconds": round(time.perf_counter() - start, 2),
+            "seed": seed,
+            "params": est.get_params(deep=False) | {"lexicon": f"{len(lexicon)} rows"},
+            "corpus_files": [p.name for p in corpus_files(base)],
+            "thresholds": dict(zip(categories, np.round(est.thresholds_, 3).tolist()))}
+    return IntakeModel(est.to_scorer(), data_hash=data_hash, info=info, ref=ref)
+
+
+_TRAIN_LOCK = threading.Lock()
+
+
+def load_or_train(model_path, ref, *, corpus_dir=None, progress=None) -> IntakeModel:
+    """The saved model if it exists, is of this version and was trained on the current corpus (same
+    ``data_hash``); otherwise train one and save it (atomically) at ``model_path`` (the INTAKE_MODEL
+    setting). ``progress`` (a callable taking a message) hears when training starts."""
+    path = Path(model_path)
+    with _TRAIN_LOCK:
+        model = current_saved_model(path, ref, corpus_dir=corpus_dir)
+        if model is None:
+            if progress:
+                progress(f"training the intake classifier into {path} ...")
+            model = train_model(ref, corpus_dir=corpus_dir)
+            model.save(path)
+        return model
+
+
+def current_saved_model(model_path, ref, *, corpus_dir=None) -> IntakeModel | None:
+    """The model saved at ``model_path`` if it is of this version and was trained on the current corpus;
+    None if it is missing, unreadable, of another version or stale."""
+    path = Path(model_path)
+    if not path.exists():
+        return None
+    try:
+        model = load_model(path, ref)
+    except Exception:  # noqa: BLE001 - an unreadable or foreign file counts as missing
+        return None
+    if (model.data_hash == corpus_hash(corpus_dir or corpus_dir_of(ref)) and model.version == INTAKE_VERSION
+            and model.scorer.is_consistent()):
+        return model
+    return None
+
+
+def evaluate_model(model: IntakeModel, ref, *, corpus_dir=None, cv_folds: int = 5, seed: int = 0,
+                   dev: bool = False) -> dict:
+    """How well the model does on the held-out test split (micro and macro F1, per-category precision,
+    recall, F1 and support, the most frequent confusions, per-language macro F1, false needs on texts
+    with no need), plus ``cv_folds``-fold cross-validation of the same training on the training splits.
+    ``dev=True`` adds the dev split scored by a model trained on the train split alone."""
+    from matcher.intake.estimator import (
+        cross_validate,
+        multilabel_report,
+        nearest_overlap,
+    )
+    categories = model.categories
+    corpus_dir = Path(corpus_dir) if corpus_dir else corpus_dir_of(ref)
+    rows = read_corpus(corpus_dir, categories)
+    test = [r for r in rows if r["split"] == "test"]
+    train = [r for r in rows if r["split"] in TRAINING_SPLITS]
+    Y, P = label_matrix(test, categories), model.predict([r["text"] for r in test])
+    report = {"model": {"version": model.version, "data_hash": model.data_hash, "trained_at": model.trained_at},
+              "test": multilabel_report(Y, P, categories, langs=[r["lang"] for r in test],
+                                        ids=[r["id"] for r in test])}
+    report["test"]["nearest_training_overlap"] = nearest_overlap([r["text"] for r in test],
+                                                                 [r["text"] for r in train])
+    if cv_folds and cv_folds > 1:
+        lexicon = read_lexicon(corpus_dir / "lexicon.csv", categories)
+        report["cross_validation"] = cross_validate([r["text"] for r in train], label_matrix(train, categories),
+                                                    categories, lexicon, folds=cv_folds, seed=seed)
+    if dev:
+        rows_dev = [r for r in rows if r["split"] == "dev"]
+        without_dev = train_model(ref, corpus_dir=corpus_dir, seed=seed, splits=("train",))
+        report["dev"] = multilabel_report(label_matrix(rows_dev, categories),
+                                          without_dev.predict([r["text"] for r in rows_dev]), categories,
+                                          langs=[r["lang"] for r in rows_dev], ids=[r["id"] for r in rows_dev])
+    return report
