@@ -5,7 +5,8 @@
 Engine errors (:class:`matcher.errors.RismepError`), request validation errors and HTTP errors (404,
 405, malformed JSON, oversized bodies) all take this shape; unexpected exceptions become a 500 in the same
 shape with no stack trace. Pages that are not under ``/api/`` or ``/hsds`` get the desk's styled HTML error
-page instead, in the page's language, with no API instructions (``web.desk.common.styled_error_page``).
+page instead, in the page's language, with no API instructions: the renderer the desk registers as
+``app.extensions["html_error_page"]`` (``web.desk.common.styled_error_page``), else a plain page.
 """
 
 from __future__ import annotations
@@ -75,9 +76,11 @@ def respond(status: int, message: str, errors=None, headers=None):
 def html_error_page(status: int, message: str = "") -> str:
     """The styled error page for a browser (its own words for the status; ``message`` is read only for a
     rate limit's wait), or the plain page when the styled one cannot be drawn."""
+    renderer = current_app.extensions.get("html_error_page")
+    if renderer is None:
+        return plain_error_page(status)
     try:
-        from web.desk.common import styled_error_page
-        return styled_error_page(status, message)
+        return renderer(status, message)
     except Exception:
         log.exception("styled error page failed for %s %s", request.method, request.path)
         return plain_error_page(status)

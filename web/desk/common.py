@@ -257,6 +257,7 @@ def configure_app(state) -> None:
     from datetime import timedelta
 
     app = state.app
+    app.extensions["html_error_page"] = styled_error_page  # browsers' errors outside the desk's views too
     if app.config.get("SESSION_COOKIE_SAMESITE") is None:
         app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["SESSION_COOKIE_HTTPONLY"] = True
