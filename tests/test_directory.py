@@ -4,6 +4,7 @@ pages through the Flask test client in Thai and English."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 from pathlib import Path
@@ -52,13 +53,13 @@ class Site:
                 session["lang"] = lang
         return client
 
+    @contextlib.contextmanager
     def context(self, lang: str = "th"):
         """A request context in ``lang`` (the view models read the page's language and the snapshot)."""
-        ctx = self.app.test_request_context("/desk/directory")
-        ctx.push()
-        from flask import session
-        session["lang"] = lang
-        return ctx
+        with self.app.test_request_context("/desk/directory"):
+            from flask import session
+            session["lang"] = lang
+            yield
 
     def rows(self, sql: str, params=()) -> list[tuple]:
         return self.db.execute(sql, params).fetchall()
