@@ -48,16 +48,16 @@ def client_for(app, db, username: str | None):
     return client
 
 
-def timed(call) -> tuple[float, object]:
+def timed(call, expected=(200, 302)) -> tuple[float, object]:
     start = time.perf_counter()
     response = call()
     elapsed = (time.perf_counter() - start) * 1000
-    assert response.status_code in (200, 302), (response.status_code, response.get_data(as_text=True)[:500])
+    assert response.status_code in expected, (response.status_code, response.get_data(as_text=True)[:500])
     return elapsed, response
 
 
-def measure(call, runs: int) -> list[float]:
-    return [timed(call)[0] for _ in range(runs)]
+def measure(call, runs: int, expected=(200, 302)) -> list[float]:
+    return [timed(call, expected)[0] for _ in range(runs)]
 
 
 def assignment_of(html: str) -> dict:
@@ -90,6 +90,7 @@ def main() -> None:
         cold["first request (snapshot)"] = timed(lambda: anonymous.get("/api/v1/health"))[0]
         cold["needs, first (intake model loads)"] = timed(lambda: desk.post("/desk/cases/needs", data=CASE))[0]
         cold["dashboard, first (network analyses)"] = timed(lambda: analyst.get("/desk/dashboard"))[0]
+        cold["directory, first"] = timed(lambda: desk.get("/desk/directory"))[0]
         results["baseline GET /api/v1/health"] = measure(lambda: anonymous.get("/api/v1/health"), runs)
 
         bundles_form = {**CASE, "needs": NEEDS, "needs_chosen": "1"}
@@ -135,6 +136,19 @@ def main() -> None:
                                                                          "csrf_token": TOKEN})
             after_write.append(timed(lambda: analyst.get("/desk/dashboard"))[0])
         results["dashboard right after a write"] = after_write
+        results["directory (all members, page 1)"] = measure(lambda: desk.get("/desk/directory"), runs,
+                                                             expected=(200,))
+        results["directory (service, kind, page 2)"] = measure(
+            lambda: desk.get("/desk/directory?need=gmp_haccp&kind=agency&page=2"), runs, expected=(200,))
+        results["directory (name, Thai, with spaces)"] = measure(
+            lambda: desk.get("/desk/directory?name=สำนักงาน อุตสาหกรรม"), runs, expected=(200,))
+        results["member page (agency)"] = measure(lambda: desk.get("/desk/directory/A0124"), runs,
+                                                  expected=(200,))
+        results["member page (consultant)"] = measure(lambda: member.get("/desk/directory/C0001"), runs,
+                                                      expected=(200,))
+        results["error page (unknown path)"] = measure(
+            lambda: desk.get("/desk/no-such-page", headers={"Accept": "text/html"}), runs, expected=(404,))
+
         wait_for_refresh(app)
         cold["heatmap PNG, first"] = timed(lambda: analyst.get("/desk/dashboard/heatmap.png"))[0]
         results["heatmap PNG (cached)"] = measure(lambda: analyst.get("/desk/dashboard/heatmap.png"), runs)

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from matcher.errors import Unprocessable
+from matcher.errors import DataError, Unprocessable
 
 # Everyday names that are not the official English or Thai name.
 PROVINCE_ALIASES = {
@@ -97,6 +97,28 @@ class Reference:
             if code not in seen:
                 seen.append(code)
         return seen
+
+
+    def province_tiles(self) -> dict[str, dict]:
+        """The tile map of the 77 provinces (``data/province_tiles.csv``): code -> ``{"col", "row", "abbr_th",
+        "abbr_en"}``, read once."""
+        if "tiles" not in self.__dict__:
+            self.__dict__["tiles"] = _tiles(self.data_dir, set(self.province_by_code))
+        return self.__dict__["tiles"]
+
+
+def _tiles(data_dir: Path | None, codes: set[str]) -> dict[str, dict]:
+    path = Path(data_dir or ".") / "province_tiles.csv"
+    try:
+        rows = read_csv(path)
+    except OSError as error:
+        raise DataError(f"The province tile map {path} cannot be read ({error}); it ships in data/.") from None
+    tiles = {r["code"]: {"col": int(r["col"]), "row": int(r["row"]), "abbr_th": r["abbr_th"],
+                         "abbr_en": r["abbr_en"]} for r in rows}
+    if set(tiles) != codes or len({(t["col"], t["row"]) for t in tiles.values()}) != len(tiles):
+        raise DataError(f"{path} must place each of the {len(codes)} provinces on its own tile; regenerate it "
+                        f"with data/make_province_tiles.py.")
+    return tiles
 
 
 def _province_row(row: dict) -> dict:

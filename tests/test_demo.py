@@ -87,3 +87,32 @@ def test_national_scale(ref):
     assert len({m["province"] for m in rows["members"]}) == 77
     assert len(rows["members"]) == 2450 + 2170
     assert len(rows["referrals"]) >= 50_000 * 0.95
+
+
+def test_agencies_have_a_fictitious_address_in_their_province_and_office_hours(ref, rows):
+    from matcher.hours import canonical_hours
+    agencies = [m for m in rows["members"] if m["type"] == "agency"]
+    for m in agencies:
+        province = ref.province_by_code[m["province"]]["name_th"]
+        assert m["address"].endswith("(ที่อยู่สมมติ)") and province in m["address"], m
+        assert canonical_hours(m["hours"]) == m["hours"]
+    assert {m["hours"] for m in agencies if m["kind"] == "provincial_industry_office"} == {"Mo-Fr 08:30-16:30"}
+    assert len({m["address"] for m in agencies}) > 0.9 * len(agencies)
+
+
+def test_consultants_have_their_name_in_english_too(rows):
+    from matcher.synthetic.places import FAMILY_EN, GIVEN_EN
+    for m in (m for m in rows["members"] if m["type"] == "consultant"):
+        given, family = m["name_th"].split(" (")[0].split(" ")
+        assert m["name_en"] == f"{GIVEN_EN[given]} {FAMILY_EN[family]} (consultant, synthetic)"
+
+
+def test_addresses_draw_from_their_own_stream_so_the_rest_of_the_network_is_unchanged(ref, rows, monkeypatch):
+    from matcher.synthetic import places
+    monkeypatch.setattr(places, "fictitious_address", lambda rng, province: "")
+    plain = demo.generate(ref, seed=demo.DEMO_SEED, scale="demo")
+    for key in rows:
+        if key == "members":
+            assert [dict(m, address=None) for m in plain[key]] == [dict(m, address=None) for m in rows[key]]
+        else:
+            assert plain[key] == rows[key], key

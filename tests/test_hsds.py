@@ -30,7 +30,7 @@ HSDS_DIR = Path(__file__).resolve().parents[2] / "shared" / "hsds"
 BASE = "https://raw.githubusercontent.com/openreferral/specification/3.0/schema/"
 OPENAPI = "urn:rismep-test:hsds-openapi"
 HELD = ("id", "name_th", "name_en", "province", "sectors", "external_id", "active", "synthetic", "kind", "phone",
-        "website", "offerings")
+        "website", "address", "hours", "offerings")
 
 
 class Schemas:
@@ -222,6 +222,9 @@ names = st.text(st.characters(codec="utf-8", categories=("L", "M", "N", "P", "Zs
     "name_th": names, "name_en": st.none() | names, "province": st.sampled_from(["TH-10", "TH-50", "TH-90"]),
     "kind": st.sampled_from(["university", "tcg", "thailand_post"]), "active": st.booleans(),
     "phone": st.none() | st.from_regex(r"0[0-9]{1,2}-[0-9]{6}", fullmatch=True),
+    "address": st.none() | names,
+    "hours": st.none() | st.sampled_from(["Mo-Fr 08:30-16:30", "Mo-Fr 08:30-12:00,13:00-16:30; Sa 09:00-12:00",
+                                          "Mo,We 09:00-12:00; Su 00:00-24:00"]),
     "offerings": st.dictionaries(st.sampled_from(["loan", "branding", "shelf_life"]), st.tuples(
         st.integers(0, 500), st.floats(0, 1, allow_nan=False).map(lambda x: round(x, 3))), max_size=3)}),
     min_size=1, max_size=5))

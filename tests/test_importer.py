@@ -64,6 +64,9 @@ def test_templates_import_in_order_and_again_as_updates(db, ref):
     assert uni["sectors"] == ["food", "herbs_cosmetics"] and uni["synthetic"] is False
     assert {(o["category"], o["capacity_month"], o["specialisation"]) for o in uni["offerings"]} == {
         ("shelf_life", 6, 0.85), ("rnd_product", 4, 0.8)}
+    assert uni["hours"] == "Mo-Fr 08:30-16:30" and "อำเภอเมืองเชียงใหม่" in uni["address"]
+    assert member_by_external_id(db, "EX-CR-TCG-01")["hours"] == "Mo-Fr 08:30-15:30"  # "จ.-ศ. 08.30-15.30 น."
+    assert member_by_external_id(db, "EX-CM-PHO-01")["hours"] == "Mo-Fr 08:30-16:30"  # Thai headers and words
     sp = member_by_external_id(db, "EX-CM-SP-001")
     assert sp["type"] == "consultant" and sp["affiliation"] == "A0246" and sp["years_experience"] == 12
     ent = db.execute("SELECT sector, size, tax_id, contact_email FROM enterprises WHERE external_id = 'EX-ENT-0002'"
@@ -184,6 +187,8 @@ def test_one_bad_row_and_nothing_is_written(db, ref):
      [(2, "size", "unknown_value"), (2, "contact_email", "bad_format"), (2, "tax_id", "bad_format")]),
     ("external_id,name,province,cluster_id\nE1,ร้าน,TH-50,no-such-cluster\n", "enterprises.csv",
      [(2, "cluster_id", "unknown_cluster")]),
+    ("external_id,name_th,province,kind,hours\nZ1,หน่วยงาน,TH-50,university,สองแสน\nZ2,หน่วยงาน,TH-50,university,Mo-Fr\n",
+     "agencies.csv", [(2, "hours", "bad_format"), (3, "hours", "bad_format")]),
 ])
 def test_bad_rows_are_reported_by_row_and_column(db, ref, text, name, expected):
     report = run(db, ref, text, name, dry_run=True)

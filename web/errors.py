@@ -4,7 +4,9 @@
 
 Engine errors (:class:`matcher.errors.RismepError`), request validation errors and HTTP errors (404,
 405, malformed JSON, oversized bodies) all take this shape; unexpected exceptions become a 500 in the same
-shape with no stack trace. Desk pages (non-API paths) get an HTML error page instead.
+shape with no stack trace. Pages that are not under ``/api/`` or ``/hsds`` get the desk's styled HTML error
+page instead, in the page's language, with no API instructions: the renderer the desk registers as
+``app.extensions["html_error_page"]`` (``web.desk.common.styled_error_page``), else a plain page.
 """
 
 from __future__ import annotations
@@ -48,7 +50,8 @@ ERROR_SCHEMA = ErrorOut
 
 HTML_ERROR = """<!doctype html><html lang="th"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{{ status }}</title></head>
-<body><main><h1>เกิดข้อผิดพลาด / Error {{ status }}</h1><p>{{ message }}</p><p><a href="/">หน้าแรก / Home</a></p>
+<body><main><h1>เกิดข้อผิดพลาด / Error {{ status }}</h1><p>กรุณาลองใหม่อีกครั้ง / Please try again.</p>
+<p><a href="/">หน้าแรก / Home</a></p>
 </main></body></html>"""
 
 
@@ -62,12 +65,30 @@ def wants_html() -> bool:
 
 def respond(status: int, message: str, errors=None, headers=None):
     if wants_html():
-        return render_template_string(HTML_ERROR, status=status, message=message), status, headers or {}
+        return html_error_page(status, message), status, headers or {}
     response = jsonify(error_body(status, message, errors))
     response.status_code = status
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response
+
+
+def html_error_page(status: int, message: str = "") -> str:
+    """The styled error page for a browser (its own words for the status; ``message`` is read only for a
+    rate limit's wait), or the plain page when the styled one cannot be drawn."""
+    renderer = current_app.extensions.get("html_error_page")
+    if renderer is None:
+        return plain_error_page(status)
+    try:
+        return renderer(status, message)
+    except Exception:
+        log.exception("styled error page failed for %s %s", request.method, request.path)
+        return plain_error_page(status)
+
+
+def plain_error_page(status: int) -> str:
+    """The last-resort page: no layout, both languages, no detail."""
+    return render_template_string(HTML_ERROR, status=status)
 
 
 def validation_items(detail) -> list[dict]:

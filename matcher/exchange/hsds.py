@@ -4,7 +4,8 @@ The export is one JSON object in HSDS's tabular form (``compiled/tabular.json``:
 table). How our data maps onto HSDS:
 
 - each **agency** is an ``organization`` (name = Thai name, alternate_name = English name) with its
-  ``phone``, a ``location`` at its province seat (``external_identifier`` = the ISO 3166-2:TH code) and
+  ``phone``, a ``location`` at its province seat (``external_identifier`` = the ISO 3166-2:TH code) with the
+  public street ``address`` (``address_1``) and the opening hours as weekly ``schedule`` rows, and
   ``organization_identifier`` rows holding our member id (``rismep_member_id``) and the network's
   ``external_id``; its kind, sectors, active and synthetic flags are ``attribute`` rows;
 - each **offering** (agency x category) is a ``service`` with a ``service_at_location``, a
@@ -31,6 +32,7 @@ from matcher.errors import Unprocessable
 from matcher.exchange.importer import problem_error
 from matcher.exchange.row_checks import Choices
 from matcher.exchange.tables import FileTooLarge, Problem
+from matcher.hours import hours_from_schedules, hours_text, schedule_rows
 from matcher.reference import Reference
 from matcher.store import imports as store
 
@@ -39,8 +41,8 @@ HSDS_PROFILE = "https://docs.openreferral.org/en/3.0/hsds/"
 HSDS_OPENAPI = "https://raw.githubusercontent.com/openreferral/specification/3.0/schema/openapi.json"
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:rismep:hsds")
 MAX_DOCUMENT_BYTES = 200_000_000
-TABLES = ("organization", "organization_identifier", "phone", "location", "service", "service_at_location",
-          "service_area", "taxonomy", "taxonomy_term", "attribute")
+TABLES = ("organization", "organization_identifier", "phone", "location", "address", "schedule", "service",
+          "service_at_location", "service_area", "taxonomy", "taxonomy_term", "attribute")
 MEMBER_ID_TYPE, EXTERNAL_ID_TYPE, PROVINCE_ID_TYPE = "rismep_member_id", "external_id", "ISO 3166-2"
 TAXONOMIES = {
     "categories": ("RISMEP service categories",
@@ -120,6 +122,10 @@ def organization_tables(m: dict, ref: Reference) -> dict[str, list[dict]]:
         "description": f"ที่ตั้งโดยประมาณ: ศาลากลางจังหวัด{prov['name_th']} / approximate: the seat of "
                        f"{prov['name_en']} province", "latitude": prov["lat"], "longitude": prov["lon"],
         "external_identifier": prov["code"], "external_identifier_type": PROVINCE_ID_TYPE})
+    out["address"] += address_rows(m, loc_id, prov)
+    out["schedule"] += [dict(row, id=hsds_id("schedule", m["id"], str(i)), location_id=loc_id,
+                             description=f"{hours_text(m['hours'], 'th')} / {hours_text(m['hours'], 'en')}")
+                        for i, row in enumerate(schedule_rows(m.get("hours")))]
     out["attribute"] += [
         attribute("organization", org_id, "agency_kinds", m["kind"], m["kind"], "agency_kind"),
         attribute("organization", org_id, "fields", "sectors", m["sectors"] or "", "sectors"),
@@ -129,6 +135,14 @@ def organization_tables(m: dict, ref: Reference) -> dict[str, list[dict]]:
         for table, rows in service_tables(m, o, org_id, loc_id, ref, note).items():
             out[table] += rows
     return out
+
+
+def address_rows(m: dict, loc_id: str, prov: dict) -> list[dict]:
+    """The agency's public street address (one line, kept whole in address_1), if it has one."""
+    if not m.get("address"):
+        return []
+    return [{"id": hsds_id("address", m["id"]), "location_id": loc_id, "address_1": m["address"], "city": "",
+             "state_province": prov["name_en"], "postal_code": "", "country": "TH", "address_type": "physical"}]
 
 
 def service_tables(m: dict, o: dict, org_id: str, loc_id: str, ref: Reference, note: str) -> dict:
@@ -184,7 +198,8 @@ NESTED = {  # parent table -> {key holding nested rows: child table}
                 "attributes": "attribute", "organization": "organization"},
     "service_at_location": {"location": "location", "service": "service", "attributes": "attribute",
                             "phones": "phone"},
-    "location": {"phones": "phone", "attributes": "attribute", "addresses": "address"},
+    "location": {"phones": "phone", "attributes": "attribute", "addresses": "address", "schedules": "schedule"},
+    "schedule": {"attributes": "attribute"},
     "service_area": {"attributes": "attribute"},
     "organization_identifier": {"attributes": "attribute"},
     "phone": {"attributes": "attribute"},
@@ -196,7 +211,8 @@ CHILD_LINK = {("organization", "phone"): "organization_id", ("organization", "lo
               ("organization", "organization_identifier"): "organization_id",
               ("organization", "service"): "organization_id", ("service", "phone"): "service_id",
               ("service", "service_area"): "service_id", ("service", "service_at_location"): "service_id",
-              ("location", "phone"): "location_id", ("location", "address"): "location_id"}
+              ("location", "phone"): "location_id", ("location", "address"): "location_id",
+              ("location", "schedule"): "location_id"}
 TABLE_KEYS = {**{t: t for t in (*NESTED, "taxonomy")}, **{f"{t}s": t for t in NESTED if t != "address"},
               "addresses": "address", "taxonomies": "taxonomy"}
 PARENT_LINK = {("service", "organization"): "organization_id", ("service_at_location", "location"): "location_id",
@@ -272,6 +288,7 @@ class Reader:
         self.attrs = self.grouped("attribute", "link_id")
         self.of_org = {t: self.grouped(t, "organization_id") for t in ("organization_identifier", "phone", "location")}
         self.addresses = self.grouped("address", "location_id")
+        self.schedules = self.grouped("schedule", "location_id")
         ours = {hsds_id("taxonomy", key): key for key in TAXONOMIES}
         names = {name: key for key, (name, _) in TAXONOMIES.items()}
         self.term_taxonomy = {tid: ours.get(t.get("taxonomy_id")) or names.get(t.get("taxonomy"))
@@ -320,6 +337,16 @@ class Reader:
                 continue
         return None
 
+    def place_of(self, org: dict) -> dict:
+        """The street address (address_1) and the opening hours (weekly schedules) of the organization's
+        locations."""
+        locations = self.of_org["location"].get(org["id"], ())
+        lines = sorted(a["address_1"] for loc in locations for a in self.addresses.get(loc["id"], ())
+                       if a.get("address_1"))
+        schedules = [s for loc in locations for s in self.schedules.get(loc["id"], ())
+                     if str(s.get("freq") or "WEEKLY").upper() == "WEEKLY"]
+        return {"address": lines[0] if lines else None, "hours": hours_from_schedules(schedules)}
+
     def agency(self, org: dict) -> dict | None:
         idents = {i.get("identifier_type"): i.get("identifier")
                   for i in self.of_org["organization_identifier"].get(org["id"], ())}
@@ -336,6 +363,7 @@ class Reader:
         phones = sorted(p["number"] for p in self.of_org["phone"].get(org["id"], ())
                         if not p.get("service_id") and p.get("number"))
         row["phone"] = phones[0] if phones else None
+        row.update(self.place_of(org))
         row["sectors"] = self.field(org["id"], "fields", "sectors") or None
         row["active"] = int(self.field(org["id"], "fields", "active") not in ("false", "0"))
         row["synthetic"] = int(self.field(org["id"], "fields", "synthetic") in ("true", "1"))
@@ -394,7 +422,7 @@ class Reader:
 def rows_from_hsds(doc, ref: Reference) -> tuple[dict, list[Problem], list[Problem]]:
     """``(batch for write_import, problems, warnings)`` from an HSDS document."""
     tables = flatten(doc)
-    for table in ("organization", "organization_identifier", "phone", "location", "address", "service",
+    for table in ("organization", "organization_identifier", "phone", "location", "address", "schedule", "service",
                   "service_area", "taxonomy_term", "attribute"):
         tables.setdefault(table, {})
     reader = Reader(tables, ref)

@@ -18,6 +18,7 @@ class Directory:
         self.children = defaultdict(list)  # (table, link column, id) -> rows
         for table, link in (("phone", "organization_id"), ("location", "organization_id"),
                             ("organization_identifier", "organization_id"), ("service", "organization_id"),
+                            ("address", "location_id"), ("schedule", "location_id"),
                             ("service_area", "service_id"), ("service_at_location", "service_id"),
                             ("attribute", "link_id"), ("taxonomy_term", "taxonomy_id")):
             for row in doc.get(table, ()):
@@ -47,7 +48,9 @@ class Directory:
 
     def location(self, location_id: str) -> dict:
         loc = self.by_id["location"][location_id]
-        return dict(loc, attributes=self.attributes(location_id))
+        return dict(loc, attributes=self.attributes(location_id),
+                    addresses=self.kids("address", "location_id", location_id),
+                    schedules=self.kids("schedule", "location_id", location_id))
 
     def organization_brief(self, org_id: str) -> dict:
         return dict(self.get("organization", org_id))

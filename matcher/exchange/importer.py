@@ -66,6 +66,9 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("kind", True, ("ประเภท", "ประเภทหน่วยงาน", "agency kind"), "agency kind: code, English or Thai name"),
         Column("phone", False, ("โทรศัพท์", "เบอร์โทร", "telephone"), "office phone"),
         Column("website", False, ("เว็บไซต์", "url"), "http:// or https:// address"),
+        Column("address", False, ("ที่อยู่", "ที่ตั้ง", "street address"), "public office address, one line"),
+        Column("hours", False, ("เวลาทำการ", "เวลาเปิดทำการ", "opening hours"),
+               "opening hours in Thai or English, e.g. จันทร์-ศุกร์ 08:30-16:30 or Mo-Fr 08:30-16:30"),
         _SECTORS, _ACTIVE),
     "consultants": (
         _EXT, _NAME_TH, _NAME_EN, _PROVINCE,

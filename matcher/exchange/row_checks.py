@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from matcher.errors import Unprocessable
 from matcher.exchange.tables import Problem, Table, cell_text, is_formula, norm
+from matcher.hours import HOURS_EXAMPLE, canonical_hours
 from matcher.reference import Reference
 
 SIZES = {"micro": "micro", "รายย่อย": "micro", "small": "small", "ขนาดย่อม": "small", "ขนาดเล็ก": "small",
@@ -217,6 +218,18 @@ def check_website(check: RowCheck) -> str | None:
     return text
 
 
+def check_hours(check: RowCheck) -> str | None:
+    """Opening hours in the canonical form (``Mo-Fr 08:30-16:30``), from Thai or English text."""
+    text = check.text("hours", max_len=200)
+    if not text:
+        return text
+    hours = canonical_hours(text)
+    if hours is None:
+        check.problem("hours", text, "bad_format", f"hours {text!r} are not days and times that can be read.",
+                      f"Write the days, then the times, e.g. {HOURS_EXAMPLE}; separate rules with ';'.")
+    return hours
+
+
 def check_member_row(check: RowCheck, ctx: Context, seen: dict, type_: str) -> None:
     external_id = check_external_id(check, seen)
     if external_id:
@@ -238,10 +251,11 @@ def check_agency(check: RowCheck, ctx: Context, seen: dict) -> None:
     check_member_row(check, ctx, seen, "agency")
     check.put("kind", check_choice(check, "kind", ctx.choices["kind"], "unknown_kind", required=True,
                                    what="agency kind"))
-    for column in ("phone", "website"):
+    readers = {"phone": lambda: check.text("phone", max_len=60), "website": lambda: check_website(check),
+               "address": lambda: check.text("address", max_len=300), "hours": lambda: check_hours(check)}
+    for column, read in readers.items():
         if check.has(column):
-            check.put(column, (check_website(check) if column == "website" else check.text(column, max_len=60))
-                      or None)
+            check.put(column, read() or None)
 
 
 def check_consultant(check: RowCheck, ctx: Context, seen: dict) -> None:

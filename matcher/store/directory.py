@@ -11,7 +11,8 @@ from matcher.errors import NotFound
 from . import bump_data_version, get_meta, set_meta, transaction
 
 MEMBER_COLUMNS = ("m.id, m.type, m.name_th, m.name_en, m.province, m.sectors, m.external_id, m.active, m.synthetic, "
-                  "a.kind, a.phone, a.website, c.affiliation, c.years_experience")
+                  "a.kind, a.phone, a.website, a.address, a.hours, c.affiliation, c.years_experience")
+AGENCY_FIELDS = ("kind", "phone", "website", "address", "hours")
 MEMBER_FROM = ("members m LEFT JOIN agencies a ON a.member_id = m.id "
                "LEFT JOIN consultants c ON c.member_id = m.id")
 
@@ -37,7 +38,7 @@ def write_members(db: sqlite_utils.Database, members: list[dict], offerings: lis
     with transaction(db):
         db["members"].upsert_all([_pick(m, ("id", "type", "name_th", "name_en", "province", "sectors", "external_id",
                                             "active", "synthetic", "created_at")) for m in members], pk="id")
-        db["agencies"].upsert_all([{"member_id": m["id"], **_pick(m, ("kind", "phone", "website"))}
+        db["agencies"].upsert_all([{"member_id": m["id"], **_pick(m, AGENCY_FIELDS)}
                                    for m in members if m["type"] == "agency"], pk="member_id")
         db["consultants"].upsert_all([{"member_id": m["id"], **_pick(m, ("affiliation", "years_experience"))}
                                       for m in members if m["type"] == "consultant"], pk="member_id")

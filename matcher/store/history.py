@@ -70,3 +70,20 @@ def next_ids(db) -> dict[str, int]:
     for table in ("cases", "referrals", "referral_legs", "referral_events", "enterprises"):
         out[table] = (db.execute(f"SELECT max(id) FROM {table}").fetchone()[0] or 0) + 1
     return out
+
+
+def member_work(db, member_id: str) -> dict:
+    """A member's referral legs in numbers: ``{"totals": {...}, "by_category": [{...}]}`` with the legs
+    received, open, worked to the end (completed or closed unresolved), completed, declined and the value
+    created (baht, completed legs). Totals count each leg once; a leg covering several categories counts
+    under each of them in ``by_category``."""
+    counts = ("count(*) AS received, sum(l.status IN ('sent', 'accepted', 'in_progress')) AS open, "
+              "sum(l.status IN ('completed', 'closed_unresolved')) AS finished, "
+              "sum(l.status = 'completed') AS completed, sum(l.status = 'declined') AS declined, "
+              "sum(CASE WHEN l.status = 'completed' THEN coalesce(l.value_baht, 0) ELSE 0 END) AS value_baht")
+    totals = next(db.query(f"SELECT {counts} FROM referral_legs l WHERE l.member_id = ?", [member_id]))
+    by_category = list(db.query(
+        f"SELECT j.value AS category, {counts} FROM referral_legs l, json_each(l.needs) j "
+        f"WHERE l.member_id = ? GROUP BY j.value ORDER BY j.value", [member_id]))
+    return {"totals": {k: v or 0 for k, v in totals.items()},
+            "by_category": [{k: (v or 0) if k != "category" else v for k, v in row.items()} for row in by_category]}

@@ -18,7 +18,8 @@ from matcher.errors import Conflict, Unprocessable
 from . import bump_data_version, transaction
 
 MEMBER_FIELDS = ("name_th", "name_en", "province", "sectors", "active", "synthetic", "external_id")
-TYPE_FIELDS = {"agency": ("kind", "phone", "website"), "consultant": ("affiliation", "years_experience")}
+TYPE_FIELDS = {"agency": ("kind", "phone", "website", "address", "hours"),
+               "consultant": ("affiliation", "years_experience")}
 TYPE_TABLE = {"agency": "agencies", "consultant": "consultants"}
 ID_PREFIX = {"agency": "A", "consultant": "C"}
 ENTERPRISE_FIELDS = ("name", "province", "sector", "size", "cluster_id", "stage", "contact_name", "contact_phone",
@@ -182,7 +183,7 @@ def agencies_with_offerings(db) -> list[dict]:
     """Every agency (active or not) with its kind, contact fields and offerings, ordered by id."""
     rows = list(db.query(
         "SELECT m.id, m.name_th, m.name_en, m.province, m.sectors, m.external_id, m.active, m.synthetic, "
-        "a.kind, a.phone, a.website FROM members m JOIN agencies a ON a.member_id = m.id "
+        "a.kind, a.phone, a.website, a.address, a.hours FROM members m JOIN agencies a ON a.member_id = m.id "
         "WHERE m.type = 'agency' ORDER BY m.id"))
     offers: dict[str, list] = {r["id"]: [] for r in rows}
     for o in db.query("SELECT o.member_id, o.category, o.capacity_month, o.specialisation FROM offerings o "

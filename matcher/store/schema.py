@@ -125,6 +125,12 @@ MIGRATIONS: list[list[str]] = [
             id INTEGER PRIMARY KEY, name TEXT NOT NULL, version INTEGER NOT NULL, created_at TEXT NOT NULL,
             params TEXT NOT NULL, trained_on TEXT NOT NULL, metrics TEXT, UNIQUE (name, version))""",
     ],
+    # The member directory: an agency's public address and opening hours (hours in the canonical form of
+    # matcher/hours.py, e.g. "Mo-Fr 08:30-16:30").
+    [
+        """ALTER TABLE agencies ADD COLUMN address TEXT""",
+        """ALTER TABLE agencies ADD COLUMN hours TEXT""",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

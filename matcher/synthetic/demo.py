@@ -28,6 +28,7 @@ import numpy as np
 from matcher import lifecycle
 from matcher.geo import distance_matrix
 from matcher.reference import Reference
+from matcher.synthetic import places
 
 DEMO_SEED = 2018
 HUB_NAMES = ("Chiang Mai", "Nakhon Ratchasima", "Suphan Buri", "Surat Thani", "Phitsanulok", "Phichit",
@@ -128,6 +129,7 @@ class _Generator:
     def __init__(self, ref: Reference, seed: int, scale: Scale):
         self.ref, self.scale = ref, scale
         self.rng = np.random.default_rng(seed)
+        self.places = places.address_rng(seed)  # addresses draw from their own stream: the rest stays as it was
         self.live = live_provinces(ref, scale.national)
         self.prov_codes = [p["code"] for p in ref.provinces]
         self.prov_index = {c: i for i, c in enumerate(self.prov_codes)}
@@ -164,6 +166,7 @@ class _Generator:
                             "name_th": f"{k['name_th']} {p['name_th']}{suffix} (สมมติ)",
                             "name_en": f"{k['name_en']}, {p['name_en']}{suffix} (synthetic)",
                             "sectors": " ".join(self.ref.sector_codes), "phone": f"0{self.rng.integers(20, 80)}-{n:06d}",
+                            "address": places.fictitious_address(self.places, p), "hours": places.office_hours(kind),
                             "synthetic": 1, "active": 1, "created_at": self.created})
             for i, cat in enumerate(k["categories"]):
                 primary = i < 2
@@ -186,11 +189,13 @@ class _Generator:
         for n in range(1, self.scale.consultants + 1):
             prov = self.choice(live, weight / weight.sum())
             mid = f"C{n:04d}"
-            name = f"{self.choice(GIVEN)} {self.choice(FAMILY)}"
+            given, family = self.choice(GIVEN), self.choice(FAMILY)
+            name = f"{given} {family}"
             affiliation = (self.choice(hosts[prov]) if hosts[prov] and self.rng.random() < 0.4 else None)
             sectors = self.rng.choice(sector_codes, size=int(self.rng.integers(1, 4)), replace=False)
             members.append({"id": mid, "type": "consultant", "province": prov,
-                            "name_th": f"{name} (ที่ปรึกษา, สมมติ)", "name_en": f"Consultant {mid} (synthetic)",
+                            "name_th": f"{name} (ที่ปรึกษา, สมมติ)",
+                            "name_en": f"{places.english_name(given, family)} (consultant, synthetic)",
                             "sectors": " ".join(sorted(sectors)), "affiliation": affiliation,
                             "years_experience": int(self.rng.integers(2, 30)), "synthetic": 1, "active": 1,
                             "created_at": self.created})

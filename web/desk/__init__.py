@@ -6,6 +6,7 @@ Pages (all server-rendered, no CDN; a little vanilla JS in ``web/static/desk.js`
 - ``/desk/cases/new`` -> ``needs`` -> ``bundles`` -> ``consent`` -> ``send``: a new case to a sent referral
 - ``/desk/referrals`` (a desk's list), ``/desk/referrals/<id>`` (legs, timeline, actions), ``/desk/inbox``
 - ``/desk/dashboard`` (KPIs, gap heatmap, single points of failure, rollout plan)
+- ``/desk/directory`` (search the members, a tile map of matches) and ``/desk/directory/<id>`` (a member)
 
 Every POST carries the session's CSRF token (``csrf.py``); errors render as HTML pages in the layout with
 no stack trace (``common.register_error_pages``).
@@ -39,4 +40,4 @@ bp.add_app_template_filter(common.province_name, "province_name")
 bp.record_once(common.configure_app)
 common.register_error_pages(bp)
 
-from . import auth_pages, cases, dashboard, referrals_pages  # noqa: E402,F401
+from . import auth_pages, cases, dashboard, directory_pages, referrals_pages  # noqa: E402,F401

@@ -22,13 +22,14 @@ log = logging.getLogger(__name__)
 HOME_BY_ROLE = {"desk": "desk.new_case", "admin": "desk.new_case", "member": "desk.inbox",
                 "analyst": "desk.dashboard"}
 NAV_BY_ROLE = {
-    "desk": ("new_case", "referrals"),
-    "member": ("inbox",),
-    "analyst": ("dashboard",),
-    "admin": ("new_case", "referrals", "inbox", "dashboard"),
+    "desk": ("new_case", "referrals", "directory"),
+    "member": ("inbox", "directory"),
+    "analyst": ("dashboard", "directory"),
+    "admin": ("new_case", "referrals", "inbox", "dashboard", "directory"),
 }
 NAV_ITEMS = {"new_case": ("desk.new_case", "nav_new_case"), "referrals": ("desk.referrals", "nav_referrals"),
-             "inbox": ("desk.inbox", "nav_inbox"), "dashboard": ("desk.dashboard", "nav_dashboard")}
+             "inbox": ("desk.inbox", "nav_inbox"), "dashboard": ("desk.dashboard", "nav_dashboard"),
+             "directory": ("desk.directory", "nav_directory")}
 
 
 def current_user() -> dict | None:
@@ -134,36 +135,121 @@ def page(template: str, http_status: int = 200, /, **context):
     return render_template(template, **context), http_status
 
 
-def error_page(status: int, message: str, details: list | None = None):
-    """The desk's HTML error page (layout, both languages' title, the message, no stack trace)."""
-    titles = {403: "error_403", 404: "error_404", 500: "error_500", 503: "error_503"}
-    headline = i18n.t(titles[status]) if status in titles else i18n.t("error_title")
+ERROR_TEXTS = (400, 403, 404, 405, 413, 500, 503)  # statuses with their own title and explanation
+
+
+def error_page(status: int, message: str | None = None, details: list | None = None):
+    """The desk's HTML error page in the page's language: a title, a plain explanation (``message`` when the
+    error itself explains what to fix, else the status's own text), what to do next, no stack trace."""
     try:
-        return page("desk/error.html", status, status=status, headline=headline, message=message,
-                    details=details or [])
+        return page("desk/error.html", status, status=status, headline=_headline(status),
+                    message=message or _text(status), details=details or [], next_steps=next_steps(status))
     except Exception:  # the layout itself failed: fall back to the plain page, still no trace
         log.exception("desk error page failed")
-        from web.errors import respond
-        return respond(status, message)
+        from web.errors import plain_error_page
+        return plain_error_page(status), status
+
+
+def styled_error_page(status: int, message: str = "") -> str:
+    """The styled page's HTML for errors outside the desk's views (unknown paths, wrong methods, ...):
+    the same page, with the desk's template context (the blueprint's context processor does not run there)."""
+    text = i18n.t("err_too_many", seconds=_wait_seconds(message)) if status == 429 else None
+    body, _ = page("desk/error.html", status, **template_context(), status=status,
+                   headline=_headline(status), message=text or _text(status), details=[],
+                   next_steps=next_steps(status))
+    return body
+
+
+def _headline(status: int) -> str:
+    key = f"err_page_title_{status}"
+    return i18n.t(key) if key in i18n.STRINGS else i18n.t("err_page_title_other")
+
+
+def _text(status: int) -> str:
+    return i18n.t(f"err_page_text_{status}") if status in ERROR_TEXTS else ""
+
+
+def _wait_seconds(message: str) -> str:
+    import re
+    found = re.search(r"(\d+)\s*s\b", message or "")
+    return found.group(1) if found else "60"
+
+
+def next_steps(status: int) -> list[dict]:
+    """Links that help after an error: the page again (5xx), back where the user came from, the list the
+    missing thing belongs to (404), the account's home page or the sign-in page."""
+    user = _user_or_none()
+    steps = []
+    if status >= 500 and request.method == "GET":
+        steps.append({"url": request.full_path.rstrip("?"), "label": i18n.t("err_page_retry")})
+    if status == 404 and user:
+        steps += _lists_for(request.path, user["role"])
+    back = _same_site_referrer()
+    if back and back != request.full_path.rstrip("?"):
+        steps.append({"url": back, "label": i18n.t("err_page_back")})
+    if user:
+        steps.append({"url": home_url(user), "label": i18n.t("err_page_home")})
+    else:
+        steps.append({"url": url_for("desk.signin"), "label": i18n.t("err_page_signin")})
+    seen: set = set()
+    return [s for s in steps if not (s["url"] in seen or seen.add(s["url"]))]
+
+
+def _lists_for(path: str, role: str) -> list[dict]:
+    if path.startswith("/desk/referrals") and role in ("desk", "admin"):
+        return [{"url": url_for("desk.referrals"), "label": i18n.t("err_page_referrals")}]
+    if path.startswith("/desk/referrals") and role == "member":
+        return [{"url": url_for("desk.inbox"), "label": i18n.t("err_page_inbox")}]
+    return [{"url": url_for("desk.directory"), "label": i18n.t("err_page_directory")}]
+
+
+def _same_site_referrer() -> str | None:
+    referrer = request.referrer
+    if not referrer:
+        return None
+    parts = urlsplit(referrer)
+    if parts.netloc != request.host:
+        return None
+    return safe_next(parts.path + (f"?{parts.query}" if parts.query else ""))
+
+
+def engine_error_message(error: RismepError) -> str | None:
+    """What a desk page says about an engine error: the desk's own words for 403, 404, 500 and 503 (never
+    API instructions), the error's own message (which names the fix) otherwise."""
+    if isinstance(error, csrf.CSRFError):
+        return i18n.t("csrf_failed")
+    if error.status == 404:
+        view_args = request.view_args or {}
+        if error.field == "referral_id" and "referral_id" in view_args:
+            return i18n.t("err_referral_missing", id=view_args["referral_id"])
+        if error.field == "leg_id":
+            return i18n.t("err_leg_missing")
+        if error.field == "member_id" and "member_id" in view_args:
+            return i18n.t("err_member", value=view_args["member_id"])
+        return None
+    if error.status in (403, 500, 503):
+        return None
+    return i18n.message(error)
 
 
 def register_error_pages(bp) -> None:
     @bp.errorhandler(RismepError)
     def engine_error(error: RismepError):
-        details = [d for d in error.details() if d.get("message") != error.message]
-        return error_page(error.status, i18n.message(error), details)
+        message = engine_error_message(error)
+        details = ([d for d in error.details() if d.get("message") not in (error.message, message)]
+                   if message and error.status not in (403, 404, 429) else [])
+        return error_page(error.status, message, details)
 
     @bp.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        status = error.code or 500
-        return error_page(status, i18n.t("error_404") if status == 404 else (error.description or ""))
+        return error_page(error.code or 500)
 
     @bp.errorhandler(Exception)
     def unexpected(error: Exception):
         if isinstance(error, RismepError):
             return engine_error(error)
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_page(500, i18n.t("error_500"))
+        return error_page(500)
 
 
 def configure_app(state) -> None:
@@ -171,6 +257,7 @@ def configure_app(state) -> None:
     from datetime import timedelta
 
     app = state.app
+    app.extensions["html_error_page"] = styled_error_page  # browsers' errors outside the desk's views too
     if app.config.get("SESSION_COOKIE_SAMESITE") is None:
         app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["SESSION_COOKIE_HTTPONLY"] = True

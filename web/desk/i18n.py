@@ -7,7 +7,11 @@ statuses) come from the data itself or the small tables below.
 
 from __future__ import annotations
 
+import re
+
 from flask import request, session
+
+from .i18n_directory import STRINGS as DIRECTORY_STRINGS
 
 LANGUAGES = ("th", "en")
 DEFAULT = "th"
@@ -231,6 +235,8 @@ STRINGS: dict[str, tuple[str, str]] = {
                       "themselves when the data change."),
 }
 
+STRINGS.update(DIRECTORY_STRINGS)
+
 ROLE_KEYS = {"desk": "role_desk", "member": "role_member", "analyst": "role_analyst", "admin": "role_admin"}
 
 STATUS = {
@@ -322,7 +328,11 @@ def reason_label(code: str) -> str:
 
 
 def message(error) -> str:
-    """A user-facing text for an engine error: its Thai/English text when it carries one, else its message."""
+    """A user-facing text for an engine error: its Thai/English text when it carries one, else its message
+    (a rate limit is said in the page's language only)."""
+    if getattr(error, "status", None) == 429:
+        wait = re.search(r"(\d+)\s*s\b", error.message)
+        return t("err_too_many", seconds=wait.group(1) if wait else "60")
     lang = current_language()
     for attr in (f"message_{lang}", lang):
         text = getattr(error, attr, None)
