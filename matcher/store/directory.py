@@ -37,7 +37,7 @@ def write_members(db: sqlite_utils.Database, members: list[dict], offerings: lis
     with transaction(db):
         db["members"].upsert_all([_pick(m, ("id", "type", "name_th", "name_en", "province", "sectors", "external_id",
                                             "active", "synthetic", "created_at")) for m in members], pk="id")
-        db["agencies"].upsert_all([{"member_id": m["id"], **_pick(m, ("kind", "phone", "website"))}
+        db["agencies"].upsert_all([{"member_id": m["id"], **_pick(m, ("kind", "phone", "website", "address"))}
                                    for m in members if m["type"] == "agency"], pk="member_id")
         db["consultants"].upsert_all([{"member_id": m["id"], **_pick(m, ("affiliation", "years_experience"))}
                                       for m in members if m["type"] == "consultant"], pk="member_id")

@@ -164,6 +164,7 @@ class _Generator:
                             "name_th": f"{k['name_th']} {p['name_th']}{suffix} (สมมติ)",
                             "name_en": f"{k['name_en']}, {p['name_en']}{suffix} (synthetic)",
                             "sectors": " ".join(self.ref.sector_codes), "phone": f"0{self.rng.integers(20, 80)}-{n:06d}",
+                            "address": _synthetic_address(n, p),
                             "synthetic": 1, "active": 1, "created_at": self.created})
             for i, cat in enumerate(k["categories"]):
                 primary = i < 2
@@ -308,6 +309,13 @@ class _History:
         return legs
 
 
+def _synthetic_address(n: int, province: dict) -> str:
+    """A made-up office address in the province's seat (labelled synthetic)."""
+    if province["code"] == "TH-10":
+        return f"เลขที่ {n} ถนนราชดำเนินกลาง เขตพระนคร กรุงเทพมหานคร (สมมติ)"
+    return f"เลขที่ {n} ถนนศูนย์ราชการ อำเภอเมือง{province['name_th']} จังหวัด{province['name_th']} (สมมติ)"
+
+
 # Typical value created by a completed leg (baht), by category; others 80,000.
 VALUE_MEAN = {"loan": 600_000, "credit_guarantee": 500_000, "export_market": 280_000,
               "technology_automation": 200_000, "market_linkage": 170_000}
@@ -384,13 +392,20 @@ def history(gen: _Generator, members, offerings, enterprises, *, open_referrals:
                              "needs": _json(needs), "text": None, "desk": desk,
                              "created_at": sent.isoformat(timespec="seconds")})
         out["referrals"].append({"id": ref_id, "case_id": ref_id, "enterprise_id": ent["id"],
-                                 "status": lifecycle.referral_status(statuses), "desk": desk,
+                                 "status": _status(needs, legs, statuses), "desk": desk,
                                  "created_by": desk, "consent_given": 1, "consent_by": ent["contact_name"],
                                  "consent_at": sent.isoformat(timespec="seconds"),
                                  "consent_scope": "share_contact_with_bundle_members",
                                  "created_at": sent.isoformat(timespec="seconds"),
                                  "updated_at": last.isoformat(timespec="seconds")})
     return out
+
+
+def _status(needs, legs, statuses) -> str:
+    """The case's status from its needs and its legs' outcomes (every leg was sent at once)."""
+    rows = [{"id": i, "needs": cats, "status": status} for i, ((_, cats, *_), status) in
+            enumerate(zip(legs, statuses))]
+    return lifecycle.roll_up([{"need": n} for n in needs], rows)[1]
 
 
 def _outcome(gen, p, load, dist, cats, is_open):
