@@ -109,6 +109,7 @@ def post_webhook(url: str, secret: str | None, body: bytes, *, delivery_id: str,
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status
     except urllib.error.HTTPError as error:
+        error.close()
         raise DeliveryError(f"webhook {url} answered {error.code}") from None
     except (OSError, ValueError) as error:
         raise DeliveryError(f"webhook {url}: {error}") from None
