@@ -282,6 +282,7 @@ STRINGS: dict[str, tuple[str, str]] = {
                    "ขั้นถัดไปจะเริ่มเมื่อขั้นก่อนหน้าเสร็จ",
                    "The desk has referred your case to the organisations below, step by step. They will contact "
                    "you; each step starts when the one before it is done."),
+    "step_col": ("ขั้น", "Step"),
     "slip_bring": ("สิ่งที่ควรเตรียมไป", "What to bring"),
     "slip_track": ("ติดตามสถานะเรื่องได้ที่ {url} ด้วยรหัสติดตามด้านล่าง", "Follow your case at {url} with the "
                    "tracking code below"),
