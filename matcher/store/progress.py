@@ -214,11 +214,13 @@ def recompute_all(db) -> int:
                "SELECT r.id, j.value, j.key, 'needs_action' FROM referrals r JOIN cases c ON c.id = r.case_id, "
                "json_each(c.needs) j")
     db.execute("UPDATE referral_legs SET sent_at = created_at WHERE sent_at IS NULL AND status != 'waiting'")
-    db.execute("UPDATE referral_legs SET accepted_at = (SELECT min(e.at) FROM referral_events e WHERE "
-               "e.leg_id = referral_legs.id AND e.to_status = 'accepted') WHERE accepted_at IS NULL")
-    db.execute("UPDATE referral_legs SET finished_at = (SELECT max(e.at) FROM referral_events e WHERE "
-               "e.leg_id = referral_legs.id AND e.to_status = referral_legs.status) WHERE finished_at IS NULL "
-               "AND status IN ('completed', 'closed_unresolved', 'declined', 'withdrawn')")
+    accepted = db.execute("SELECT e.leg_id, min(e.at) FROM referral_events e JOIN referral_legs l ON l.id = e.leg_id "
+                          "WHERE e.to_status = 'accepted' AND l.accepted_at IS NULL GROUP BY e.leg_id").fetchall()
+    db.conn.executemany("UPDATE referral_legs SET accepted_at = ? WHERE id = ?", [(at, leg) for leg, at in accepted])
+    finished = db.execute("SELECT e.leg_id, max(e.at) FROM referral_events e JOIN referral_legs l ON l.id = e.leg_id "
+                          "WHERE e.to_status = l.status AND l.finished_at IS NULL AND l.status IN ('completed', "
+                          "'closed_unresolved', 'declined', 'withdrawn') GROUP BY e.leg_id").fetchall()
+    db.conn.executemany("UPDATE referral_legs SET finished_at = ? WHERE id = ?", [(at, leg) for leg, at in finished])
     db.execute("UPDATE referrals SET tracking_code = upper(hex(randomblob(8))) WHERE tracking_code IS NULL")
     ids = [r[0] for r in db.execute("SELECT id FROM referrals ORDER BY id")]
     legs_by: dict[int, list] = {i: [] for i in ids}
@@ -230,13 +232,14 @@ def recompute_all(db) -> int:
     last_at = dict(db.execute("SELECT referral_id, max(at) FROM referral_events GROUP BY referral_id").fetchall())
     stored = dict(db.execute("SELECT id, status FROM referrals").fetchall())
     at = now_text()
+    finished_at = dict(db.execute("SELECT id, finished_at FROM referral_legs WHERE status = 'completed'").fetchall())
     for rid in ids:
         states, status = lifecycle.roll_up(needs_by[rid], legs_by[rid])
-        for need, s in states.items():
-            db.execute("UPDATE referral_needs SET status = ?, detail = ?, leg_id = ?, "
-                       "met_at = CASE WHEN ? = 'met' THEN (SELECT finished_at FROM referral_legs WHERE id = ?) END, "
-                       "updated_at = ? WHERE referral_id = ? AND need = ?",
-                       [s["status"], s["detail"], s["leg_id"], s["status"], s["leg_id"], last_at.get(rid), rid, need])
+        db.conn.executemany(
+            "UPDATE referral_needs SET status = ?, detail = ?, leg_id = ?, met_at = ?, updated_at = ? "
+            "WHERE referral_id = ? AND need = ?",
+            [(s["status"], s["detail"], s["leg_id"], finished_at.get(s["leg_id"]) if s["status"] == "met" else None,
+              last_at.get(rid), rid, need) for need, s in states.items()])
         if status != stored[rid]:
             db.execute("UPDATE referrals SET status = ? WHERE id = ?", [status, rid])
             insert_event(db, rid, None, SYSTEM_ACTOR, at, stored[rid], status,

@@ -148,6 +148,7 @@ MIGRATIONS += [
             detail TEXT, leg_id INTEGER REFERENCES referral_legs(id), closed_reason TEXT, closed_note TEXT,
             closed_by TEXT, closed_at TEXT, met_at TEXT, updated_at TEXT, PRIMARY KEY (referral_id, need))""",
         """CREATE INDEX idx_referral_needs_status ON referral_needs(status)""",
+        """CREATE INDEX idx_events_leg ON referral_events(leg_id)""",
         """ALTER TABLE referral_legs ADD COLUMN sent_at TEXT""",
         """ALTER TABLE referral_legs ADD COLUMN accepted_at TEXT""",
         """ALTER TABLE referral_legs ADD COLUMN finished_at TEXT""",
