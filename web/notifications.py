@@ -52,7 +52,7 @@ class ReplayIn(Schema):
 @bp.get("/api/v1/notification-settings")
 @auth.require("manage_notifications")
 @bp.input(RecipientQuery, location="query", arg_name="query")
-@bp.doc(responses=ERRORS)
+@bp.doc(responses={200: "The recipient's settings (never the secret)", **ERRORS})
 def get_settings(query):
     """Which channels the caller's member or desk wants (roles: member, desk, admin)."""
     return notify_settings.get_settings(get_db(), auth.current_principal(), query.get("recipient"))
@@ -62,7 +62,7 @@ def get_settings(query):
 @auth.require("manage_notifications")
 @bp.input(RecipientQuery, location="query", arg_name="query")
 @bp.input(SettingsIn, arg_name="body")
-@bp.doc(responses=ERRORS)
+@bp.doc(responses={200: "The saved settings; a new webhook secret once", **ERRORS})
 def put_settings(query, body):
     """Set the e-mail address, webhook URL, channels and language; a new webhook secret is shown once."""
     return notify_settings.save_settings(get_db(), auth.current_principal(), body, query.get("recipient"))
@@ -71,7 +71,7 @@ def put_settings(query, body):
 @bp.get("/api/v1/notifications")
 @auth.require("manage_notifications")
 @bp.input(NotificationQuery, location="query", arg_name="query")
-@bp.doc(responses=ERRORS)
+@bp.doc(responses={200: "A page of notifications and the unread count", **ERRORS})
 def list_notifications(query):
     """The caller's notifications, newest first, with the unread count (roles: member, desk, admin)."""
     return inbox.notifications(get_db(), auth.current_principal(), query)
@@ -80,7 +80,7 @@ def list_notifications(query):
 @bp.post("/api/v1/notifications/read")
 @auth.require("manage_notifications")
 @bp.input(ReadIn, arg_name="body")
-@bp.doc(responses=ERRORS)
+@bp.doc(responses={200: "How many were marked read, and the unread count", **ERRORS})
 def read_notifications(body):
     """Mark the caller's notifications read (of one referral, or all)."""
     return inbox.mark_read(get_db(), auth.current_principal(), body.get("referral_id"))
@@ -89,7 +89,7 @@ def read_notifications(body):
 @bp.get("/api/v1/admin/deliveries/dead")
 @auth.require("replay_deliveries")
 @bp.input(Page, location="query", arg_name="query")
-@bp.doc(responses=ERRORS)
+@bp.doc(responses={200: "A page of dead deliveries and the counts by status", **ERRORS})
 def dead_deliveries(query):
     """Deliveries that used up their attempts, with the last error (role: admin)."""
     return inbox.dead_letters(get_db(), auth.current_principal(), query)
@@ -98,14 +98,15 @@ def dead_deliveries(query):
 @bp.post("/api/v1/admin/deliveries/replay")
 @auth.require("replay_deliveries")
 @bp.input(ReplayIn, arg_name="body")
-@bp.doc(responses=ERRORS)
+@bp.doc(responses={200: "How many were queued again", **ERRORS})
 def replay_deliveries(body):
     """Queue dead deliveries again with their delivery ids (role: admin)."""
     return inbox.replay(get_db(), auth.current_principal(), body.get("ids"))
 
 
 @bp.get("/api/v1/track/<code>")
-@bp.doc(responses={404: "No such tracking code", 429: "Too many look-ups from this address"})
+@bp.doc(responses={200: "The case's status and each need's step and status", 404: "No such tracking code",
+                   429: "Too many look-ups from this address"})
 def track(code):
     """The steps and statuses of a case by its tracking code (printed on the referral slip). Open, with no
     personal data, names or members; rate-limited per address."""
