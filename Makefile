@@ -21,11 +21,13 @@ run: install
 	@echo "Serving the RISMEP matcher (synthetic demo network) on http://$(HOST):$(PORT)"
 	$(BIN)/flask --app api run --host $(HOST) --port $(PORT)
 
-# Production: several gunicorn workers over the same SQLite file (WAL). Settings from RISMEP_* variables.
+# Production: several gunicorn workers over the same SQLite file (WAL), and the notification worker beside
+# them (stopped with them). Settings from RISMEP_* variables.
 WORKERS ?= 4
 serve: install
 	$(BIN)/flask --app api init-db
 	$(BIN)/flask --app api train-intake --if-stale > /dev/null
+	$(BIN)/flask --app api notify --quiet & NOTIFY=$$!; trap 'kill $$NOTIFY 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn --workers $(WORKERS) --threads 1 --bind $(HOST):$(PORT) --access-logfile - \
 		--graceful-timeout 10 "api:create_app()"
 

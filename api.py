@@ -34,11 +34,28 @@ SETTINGS = {
     "API_KEY_LIMIT": (6000, "requests per API key and address per minute (per worker)"),
     "INTAKE_MODEL": (str(DATA_DIR / "models" / "intake.joblib"),
                      "intake classifier file; trained from data/intake/ and saved here on first use if absent"),
+    "TRACK_LIMIT": (30, "public tracking-code look-ups per address per minute (per worker)"),
+    "PUBLIC_URL": ("http://127.0.0.1:5000", "the address people open the desk at (links in e-mails and webhooks)"),
+    "SMTP_HOST": (None, "SMTP server for e-mail notifications (unset: e-mail deliveries fail, are retried, then wait in the dead-letter list for a replay)"),
+    "SMTP_PORT": (25, "SMTP port (587 with SMTP_STARTTLS, 465 with SMTP_SSL)"),
+    "SMTP_USER": (None, "SMTP user name, when the server asks for one"),
+    "SMTP_PASSWORD": (None, "SMTP password (from the environment only)"),
+    "SMTP_FROM": ("rismep@localhost", "sender address of notification e-mails"),
+    "SMTP_STARTTLS": (False, "upgrade the SMTP connection with STARTTLS"),
+    "SMTP_SSL": (False, "connect to the SMTP server over TLS from the start"),
+    "SMTP_TIMEOUT": (10, "seconds to wait for the SMTP server"),
+    "WEBHOOK_TIMEOUT": (10, "seconds to wait for a webhook receiver"),
+    "NOTIFY_POLL_SECONDS": (2, "how often the notify worker looks for due deliveries and overdue legs"),
+    "NOTIFY_BATCH": (50, "deliveries one pass of the notify worker takes"),
+    "NOTIFY_LEASE_SECONDS": (60, "how long a claimed delivery is kept from other workers"),
+    "NOTIFY_BACKOFF_SECONDS": (30, "first retry delay of a failed delivery; doubles each attempt, at most an hour"),
+    "NOTIFY_MAX_ATTEMPTS": (8, "attempts before a delivery goes to the dead-letter list"),
 }
 
 
 # Blueprint modules (each exports ``bp``), registered in this order.
-BLUEPRINTS = ("web.directory", "web.matching", "web.docs", "web.desk", "web.referrals", "web.hsds", "web.admin", "web.analysis", "web.intake")
+BLUEPRINTS = ("web.directory", "web.matching", "web.docs", "web.desk", "web.referrals", "web.hsds", "web.admin", "web.analysis", "web.intake",
+              "web.notifications")
 
 
 @dataclass

@@ -10,7 +10,8 @@ import importlib
 
 from flask.cli import with_appcontext
 
-MODULES = ("commands.db", "commands.ops", "commands.users", "commands.keys", "commands.io", "commands.analysis", "commands.intake", "commands.engine",)
+MODULES = ("commands.db", "commands.ops", "commands.users", "commands.keys", "commands.io", "commands.analysis", "commands.intake", "commands.engine",
+           "commands.notify")
 
 
 def _in_app_context(command):

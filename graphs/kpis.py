@@ -10,8 +10,9 @@ from collections import defaultdict
 
 TARGETS = {2019: 22, 2021: 44, 2023: 77}
 
-_SUMS = ("referrals", "multi_agency", "completed_referrals", "legs", "finished_legs", "completed_legs",
-         "declined_legs", "value_baht")
+_SUMS = ("referrals", "multi_agency", "completed_referrals", "closed_referrals", "legs", "finished_legs",
+         "completed_legs", "declined_legs", "value_baht", "needs", "needs_met", "needs_closed_unmet",
+         "satisfaction_sum", "satisfaction_responses")
 
 
 def ratio(numerator, denominator) -> float | None:
@@ -23,7 +24,9 @@ def referral_totals(rows) -> dict:
     """Totals over ``matcher.store.analysis.referral_aggregates`` rows, with the derived rates.
 
     ``multi_agency_share`` = multi-agency referrals / referrals; ``completion_rate`` = completed legs /
-    legs that reached a final status (completed, closed unresolved or declined). O(rows).
+    legs that reached a final status (completed, closed unresolved or declined); ``needs_met_share`` = needs
+    met / needs; ``fully_met_share`` = cases with every need met / closed cases; ``satisfaction_mean`` =
+    mean score (1-5) of the cases that gave one. O(rows).
     """
     total = {k: 0 for k in _SUMS}
     for r in rows:
@@ -32,7 +35,36 @@ def referral_totals(rows) -> dict:
     total["value_baht"] = float(total["value_baht"])
     total["multi_agency_share"] = ratio(total["multi_agency"], total["referrals"])
     total["completion_rate"] = ratio(total["completed_legs"], total["finished_legs"])
+    total["needs_met_share"] = ratio(total["needs_met"], total["needs"])
+    total["fully_met_share"] = ratio(total["completed_referrals"], total["closed_referrals"])
+    total["satisfaction_mean"] = (round(total["satisfaction_sum"] / total["satisfaction_responses"], 2)
+                                  if total["satisfaction_responses"] else None)
     return total
+
+
+def percentiles(values) -> dict:
+    """``{"p50", "p90", "n"}`` of a list of numbers (days), rounded to 0.1; None when empty. O(n log n)."""
+    ordered = sorted(values)
+    if not ordered:
+        return {"p50": None, "p90": None, "n": 0}
+
+    def at(q: float) -> float:
+        k = (len(ordered) - 1) * q
+        low, high = int(k), min(int(k) + 1, len(ordered) - 1)
+        return round(ordered[low] + (ordered[high] - ordered[low]) * (k - low), 1)
+
+    return {"p50": at(0.5), "p90": at(0.9), "n": len(ordered)}
+
+
+def value_per_baht_by_period(value_by_year: dict, budget_by_year: dict) -> dict:
+    """Value per baht over the years that have a budget, each year's value against that year's budget:
+    ``{"value_baht", "budget_baht", "value_per_baht", "years"}``; value from years without a budget is left
+    out (reported apart). O(years)."""
+    years = sorted(y for y in budget_by_year if budget_by_year[y])
+    value = float(sum(value_by_year.get(y, 0.0) for y in years))
+    budget = float(sum(budget_by_year[y] for y in years))
+    return {"value_baht": value, "budget_baht": budget if years else None,
+            "value_per_baht": value_per_baht(value, budget), "years": years}
 
 
 def totals_by(rows, key: str) -> dict:
@@ -93,13 +125,17 @@ def budget_totals(rows) -> dict:
     A row without a year (or province) counts in the total only. O(rows).
     """
     by_year, by_province = defaultdict(float), defaultdict(float)
+    by_province_year: dict = defaultdict(lambda: defaultdict(float))
     for r in rows:
         if r.get("year") is not None:
             by_year[int(r["year"])] += float(r["baht"])
         if r.get("province") is not None:
             by_province[r["province"]] += float(r["baht"])
+            if r.get("year") is not None:
+                by_province_year[r["province"]][int(r["year"])] += float(r["baht"])
     return {"total": float(sum(float(r["baht"]) for r in rows)), "by_year": dict(sorted(by_year.items())),
-            "by_province": dict(sorted(by_province.items()))}
+            "by_province": dict(sorted(by_province.items())),
+            "by_province_year": {p: dict(v) for p, v in sorted(by_province_year.items())}}
 
 
 def value_per_baht(value_baht: float, budget_baht: float | None) -> float | None:

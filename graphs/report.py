@@ -365,6 +365,11 @@ def _kpi_section(k, figures) -> str:
         ("การส่งต่อ / referrals", k["referrals"]),
         ("สัดส่วนหลายหน่วยงาน / multi-agency share", k["multi_agency_share"], "percent"),
         ("อัตราสำเร็จ / completion rate", k["completion_rate"], "percent"),
+        ("ความต้องการที่แก้ไขได้ / needs met", k.get("needs_met_share"), "percent"),
+        ("สำเร็จครบทุกความต้องการ / cases fully met", k.get("completed_referrals")),
+        ("วันจนรับเรื่อง p50 / days to accept p50", (k.get("time_to_accept_days") or {}).get("p50")),
+        ("วันจนสำเร็จ p50 / days to complete p50", (k.get("time_to_complete_days") or {}).get("p50")),
+        ("ความพึงพอใจ (เต็ม 5) / satisfaction (of 5)", (k.get("satisfaction") or {}).get("mean")),
         ("มูลค่า (บาท) / value created (baht)", k["value_baht"]), ("งบประมาณ (บาท) / budget (baht)", k["budget_baht"]),
         ("มูลค่าต่องบ 1 บาท / value per baht", k["value_per_baht"], "multiple"),
         ("จังหวัดที่มีเครือข่าย / provinces live", k["provinces_live"])))

@@ -7,8 +7,8 @@ Roles:
 
 - ``desk``: a one-stop-service desk. Creates referrals; sees, follows and re-matches only its own desk's
   referrals; may move their legs on a member's behalf (the event names the desk as the actor).
-- ``member``: an agency or consultant. Sees only referrals it has a leg in, and within them only its own
-  legs; moves only its own legs.
+- ``member``: an agency or consultant. Sees only referrals it has a leg in; within them its own legs in
+  full and the other members' legs as the plan (organisation, needs, step, status); moves only its own legs.
 - ``analyst``: de-identified lists and aggregates only; never personal data, never a single referral.
 - ``admin``: everything.
 
@@ -152,10 +152,22 @@ def redact(principal: dict, referral: dict) -> dict:
     if "consent" in out:
         out["consent"] = {k: v for k, v in out["consent"].items() if k != "by" or "consent_by" in parts}
     if principal["role"] == "member":
-        out["legs"] = [leg for leg in out["legs"] if leg["member"] == principal.get("member_id")]
+        own = principal.get("member_id")
+        out["legs"] = [leg if leg["member"] == own else plan_leg(leg) for leg in out["legs"]]
+        for private in ("tracking_code", "satisfaction"):
+            out.pop(private, None)
     if principal["role"] == "analyst":
         return deidentify(out)
     return out
+
+
+PLAN_LEG_FIELDS = ("id", "member", "needs", "step", "status")
+
+
+def plan_leg(leg: dict) -> dict:
+    """Another member's leg as a member on the same case sees it: the organisation, its needs, its plan step
+    and status (no notes, values or reasons)."""
+    return {k: leg[k] for k in PLAN_LEG_FIELDS if k in leg}
 
 
 def deidentify(item: dict) -> dict:

@@ -6,7 +6,8 @@ Every stamp the product writes or shows comes from here, so that the store, the 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+import time
+from datetime import date, datetime, timedelta, timezone
 
 BANGKOK = timezone(timedelta(hours=7), "Asia/Bangkok")
 BUDDHIST_ERA_OFFSET = 543
@@ -37,3 +38,24 @@ def thai_date(text: str, *, with_time: bool = False) -> str:
     when = parse(text)
     out = f"{when.day}/{when.month}/{when.year + BUDDHIST_ERA_OFFSET}"
     return f"{out} {when:%H:%M}" if with_time else out
+
+
+def epoch() -> float:
+    """Seconds since the epoch (for delivery timing, where a fraction of a second matters)."""
+    return time.time()
+
+
+def is_working_day(day: date, holidays=()) -> bool:
+    """Monday to Friday and not a public holiday; ``holidays`` holds ``YYYY-MM-DD`` dates and ``MM-DD``
+    dates that recur every year."""
+    return day.weekday() < 5 and day.isoformat() not in holidays and day.strftime("%m-%d") not in holidays
+
+
+def add_working_days(start: datetime, days: int, holidays=()) -> datetime:
+    """The same time of day ``days`` working days after ``start`` (a Friday 10:00 + 3 is Wednesday 10:00)."""
+    when = as_bangkok(start)
+    while days > 0:
+        when += timedelta(days=1)
+        if is_working_day(when.date(), holidays):
+            days -= 1
+    return when

@@ -45,6 +45,8 @@ class Reference:
     agency_kinds: list[dict]
     sectors: list[dict] = field(default_factory=list)
     data_dir: Path | None = None  # the folder the tables were read from (the DATA_DIR setting)
+    holidays: frozenset = frozenset()  # ``MM-DD`` (every year) and ``YYYY-MM-DD`` public holidays
+    services: dict = field(default_factory=dict)  # category -> {"expected_days", "bring_en", "bring_th"}
     _province_keys: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
@@ -59,6 +61,7 @@ class Reference:
         self.kind_by_code = {k["code"]: k for k in self.agency_kinds}
         self.sector_by_code = {s["code"]: s for s in self.sectors}
         self.sector_codes = [s["code"] for s in self.sectors]
+        self.expected_days = {code: row["expected_days"] for code, row in self.services.items()}
 
     def resolve_province(self, value, field: str = "province") -> str:
         """The ISO code of a province given by code, English or Thai name."""
@@ -149,4 +152,12 @@ def _load_reference(data_dir: str) -> Reference:
         provinces=[_province_row(r) for r in read_csv(base / "provinces.csv")],
         agency_kinds=[_kind_row(r) for r in read_csv(base / "agency_kinds.csv")],
         sectors=read_csv(base / "sectors.csv"),
+        holidays=frozenset(r["date"] for r in _optional_csv(base / "holidays.csv")),
+        services={r["category"]: dict(r, expected_days=int(r["expected_days"]))
+                  for r in _optional_csv(base / "service_durations.csv")},
     )
+
+
+def _optional_csv(path: Path) -> list[dict]:
+    """The rows of a table a data folder may leave out (holidays, service durations): none when absent."""
+    return read_csv(path) if path.exists() else []

@@ -24,6 +24,12 @@ PERMISSIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "export_monitoring": (("analyst", "admin"), "ส่งออกข้อมูลติดตามผล / export monitoring data"),
     "export_personal": (("admin",), "ส่งออกข้อมูลส่วนบุคคล / export personal data"),
     "import_members": (("admin",), "นำเข้าข้อมูลสมาชิก / import members"),
+    "close_need": (("desk", "admin"), "ปิดหรือเปิดความต้องการอีกครั้ง / close or re-open a need"),
+    "record_satisfaction": (("desk", "admin"), "บันทึกความพึงพอใจของผู้ประกอบการ / record the enterprise's satisfaction"),
+    "print_slip": (("desk", "admin"), "พิมพ์ใบส่งต่อบริการ / print a referral slip"),
+    "view_queue": (("desk", "admin"), "ดูรายการที่ต้องดำเนินการ / view the needs-action queue"),
+    "manage_notifications": (("desk", "member", "admin"), "ตั้งค่าและอ่านการแจ้งเตือน / manage notifications"),
+    "replay_deliveries": (("admin",), "ส่งการแจ้งเตือนที่ค้างอีกครั้ง / replay dead deliveries"),
 }
 
 
@@ -55,3 +61,4 @@ MAX_OFFSET = 2 ** 31 - 1
 MAX_TEXT = 5000        # a case's free-text description
 MAX_NOTE = 2000        # a note on a leg
 MAX_VALUE_BAHT = 1e12  # economic value recorded on a completed leg
+SATISFACTION = (1, 5)  # the enterprise's satisfaction after its case closes, lowest and highest score

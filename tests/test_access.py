@@ -27,6 +27,13 @@ MATRIX = {
                  (401, 401, 200, 403, 200, 403, 403, 200)),
     "rematch": ("POST", "/api/v1/referrals/{rid}/rematch", "REMATCH", (401, 401, 200, 403, 403, 403, 403, 200)),
     "read_log": ("GET", "/api/v1/personal-data-reads", None, (401, 401, 403, 403, 403, 403, 403, 200)),
+    "close_need": ("POST", "/api/v1/referrals/{rid}/needs/{need}/close", {"reason": "enterprise_withdrew"},
+                   (401, 401, 200, 403, 403, 403, 403, 200)),
+    # the need is open, so those allowed to re-open it hear 409; the case is open, so no satisfaction yet
+    "reopen_need": ("POST", "/api/v1/referrals/{rid}/needs/{need}/reopen", None,
+                    (401, 401, 409, 403, 403, 403, 403, 409)),
+    "satisfaction": ("POST", "/api/v1/referrals/{rid}/satisfaction", {"score": 4},
+                     (401, 401, 409, 403, 403, 403, 403, 409)),
 }
 OPEN = [("GET", "/api/v1/health"), ("GET", "/api/v1/taxonomy"), ("GET", "/api/v1/provinces"),
         ("GET", "/api/v1/agencies"), ("GET", "/api/v1/agencies/A0001"), ("GET", "/api/v1/consultants"),
@@ -91,7 +98,7 @@ def test_access_matrix(setting, endpoint, who, expected):
     method, template, body, _ = MATRIX[endpoint]
     rid, leg_a, leg_b = setting.fresh_referral()
     body = {"CREATE": setting.body(), "REMATCH": {"leg_id": leg_b}}.get(body, body) if isinstance(body, str) else body
-    url = template.format(rid=rid, leg=leg_a)
+    url = template.format(rid=rid, leg=leg_a, need="loan")
     response = setting.client.open(url, method=method, json=body, headers=setting.headers(who))
     if expected >= 400:
         assert_error_shape(response, expected)
@@ -102,7 +109,7 @@ def test_access_matrix(setting, endpoint, who, expected):
 
 
 def test_the_matrix_covers_every_protected_endpoint(setting):
-    documented = {(m, t.replace("{rid}", "<referral_id>").replace("{leg}", "<leg_id>"))
+    documented = {(m, t.replace("{rid}", "<referral_id>").replace("{leg}", "<leg_id>").replace("{need}", "<need>"))
                   for m, t, _, _ in MATRIX.values()}
     routed = {(method, rule.rule.replace("<int:", "<")) for rule in setting.app.url_map.iter_rules()
               if rule.rule.startswith(("/api/v1/referrals", "/api/v1/personal-data-reads"))

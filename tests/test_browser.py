@@ -241,24 +241,30 @@ def test_whole_flow_from_a_thai_description_to_a_completed_referral_in_the_kpis(
     referral_id = int(match.group(1))
     assert page.get_by_text(f"ส่งต่อบริการแล้ว เลขที่ {referral_id}").is_visible()
     legs = legs_of(server, referral_id)
-    assert len(legs) >= 2 and {leg["status"] for leg in legs} == {"sent"}
-    assert page.locator("[data-leg-status=sent]").count() == len(legs)
+    sent = [leg for leg in legs if leg["status"] == "sent"]
+    assert len(legs) >= 2 and sent and {leg["status"] for leg in legs} <= {"sent", "waiting"}
+    assert page.locator("[data-leg-status=sent]").count() == len(sent)
+    waiting = [leg for leg in legs if leg["status"] == "waiting"]
+    assert any("ออกแบบผลิตภัณฑ์และบรรจุภัณฑ์" in leg["needs"] or "packaging_design" in leg["needs"]
+               for leg in waiting), "packaging waits for the FDA number and the shelf life"
     desk.shot("08-referral-sent")
     desk.close()
 
     # 6. The member of the first leg signs in, accepts, starts and completes with a value and a note.
-    leg = legs[0]
+    leg = sent[0]
     member = Visit(browser, server)
     page = member.sign_in(f"demo-{leg['member_id'].lower()}")
     assert page.url.endswith("/desk/inbox")
     page.get_by_role("link", name=f"#{referral_id}").click()
-    assert page.locator("article.leg").count() == 1, "a member sees its own leg only"
+    own = [x for x in legs if x["member_id"] == leg["member_id"]]
+    assert page.locator("article.leg").count() == len(own), "a member acts on its own legs only"
+    assert page.locator("section[aria-labelledby=plan-h] li li").count() == len(legs), "and sees the whole plan"
     member.shot("09-member-inbox-referral")
-    page.get_by_role("button", name="รับเรื่อง").click()
+    page.locator(f"#leg-{leg['id']}").get_by_role("button", name="รับเรื่อง").click()
     assert page.locator(f"#leg-{leg['id']} [data-leg-status]").get_attribute("data-leg-status") == "accepted"
     member.shot("10-member-accepted")
-    page.get_by_role("button", name="เริ่มดำเนินการ").click()
-    complete = page.locator("form").filter(has=page.locator("input[name=status][value=completed]"))
+    page.locator(f"#leg-{leg['id']}").get_by_role("button", name="เริ่มดำเนินการ").click()
+    complete = page.locator(f"#leg-{leg['id']} form").filter(has=page.locator("input[name=status][value=completed]"))
     complete.get_by_label("มูลค่าทางเศรษฐกิจที่เกิดขึ้น (บาท)").fill("250,000")
     complete.get_by_label("บันทึก").fill("ยืดอายุขนมเปี๊ยะได้ 30 วัน ขึ้นทะเบียน อย. แล้ว")
     member.shot("11-member-completing")
@@ -282,6 +288,56 @@ def test_whole_flow_from_a_thai_description_to_a_completed_referral_in_the_kpis(
     assert "Economic value created" in page.locator("#kpi-value").inner_text()
     analyst.shot("14-analyst-dashboard-english")
     analyst.close()
+
+
+def pdf_pages(pdf: bytes) -> int:
+    """Pages in a PDF (its page objects; chromium writes one per printed page)."""
+    return len(re.findall(rb"/Type\s*/Page(?!s)", pdf))
+
+
+def test_the_referral_slip_prints_on_one_a4_page_and_the_public_page_shows_only_statuses(browser, server):
+    from matcher.engine.snapshot import build_snapshot
+    from matcher.reference import load_reference
+    from matcher.referrals import service
+    from matcher.store import directory, open_db
+    db = open_db(server.db_path)
+    try:
+        rows = lambda c: [m["id"] for m in directory.list_members(db, "agency", province="TH-50",  # noqa: E731
+                                                                  category=c, limit=50)[0]]
+        needs = ["gmp_haccp", "fda_registration", "shelf_life", "packaging_design", "loan", "credit_guarantee"]
+        assignment = {n: rows(n)[0] for n in needs}
+        desk_user = {"role": "desk", "desk": "desk-TH-50", "member_id": None, "key_id": None, "name": "desk"}
+        made = service.create_referral(db, build_snapshot(db, load_reference(DATA_DIR)), {
+            "enterprise": {"name": "วิสาหกิจชุมชนแปรรูปลำไยบ้านสันทราย (ทดสอบ สมมติ)", "province": "TH-50",
+                           "sector": "food", "contact": {"name": "มาลี ทดสอบ", "phone": "081-111-2222"}},
+            "needs": needs, "assignment": assignment,
+            "consent": {"given": True, "by": "มาลี ทดสอบ", "at": "2026-01-05T10:00:00+07:00",
+                        "scope": "share_contact_with_bundle_members"}}, desk_user)
+    finally:
+        db.close()
+    visit = Visit(browser, server)
+    visit.sign_in("demo-desk")
+    page = visit.go(f"/desk/referrals/{made['id']}/slip")
+    text = page.inner_text("body")
+    assert "ใบส่งต่อบริการ" in text and "ขั้น 3" in text and "สิ่งที่ควรเตรียมไป" in text
+    code = "-".join(made["tracking_code"][i:i + 4] for i in range(0, 16, 4))
+    assert page.locator("#slip-code").inner_text() == code
+    visit.shot("30-referral-slip")
+    pdf = page.pdf(format="A4", print_background=True, prefer_css_page_size=True)
+    (SHOTS / "30-referral-slip.pdf").write_bytes(pdf)
+    assert pdf.startswith(b"%PDF") and pdf_pages(pdf) == 1, "the slip prints on one A4 page"
+    visit.close()
+
+    public = Visit(browser, server)
+    page = public.go(f"/track?code={code}")
+    status = page.locator("#track-status").inner_text()
+    assert status == "ส่งแล้ว"
+    body = page.inner_text("main")
+    assert "มาตรฐาน GMP/HACCP และความปลอดภัยอาหาร" in body and "ขั้น 3" in body
+    for private in ("ลำไยบ้านสันทราย", "มาลี", "081-111-2222", assignment["gmp_haccp"]):
+        assert private not in body
+    public.shot("31-public-status")
+    public.close()
 
 
 def test_sign_in_failure_is_explained_and_signs_nobody_in(browser, server):

@@ -4,7 +4,7 @@ import multiprocessing
 
 import pytest
 
-from matcher.lifecycle import referral_status
+from matcher.lifecycle import roll_up
 from matcher.store import open_db, referrals as store
 
 pytestmark = pytest.mark.slow
@@ -37,7 +37,8 @@ def test_many_processes_moving_legs_of_the_same_referrals(db_path):
         referral_id, created = store.create_referral(
             db, enterprise=None, enterprise_id=1, case={"province": "TH-50", "needs": ["loan"], "text": None,
                                                         "desk": "d"},
-            referral={"desk": "d", "created_by": "d", "consent_given": 1}, legs=legs, actor="d",
+            referral={"desk": "d", "created_by": "d", "consent_given": 1}, needs=[{"need": "loan"}], legs=legs,
+            actor="d",
             at="2026-11-22T09:00:00", event_data={})
         assert created
         referral_legs[referral_id] = [r[0] for r in db.execute(
@@ -60,8 +61,8 @@ def test_many_processes_moving_legs_of_the_same_referrals(db_path):
             status, value = db.execute("SELECT status, value_baht FROM referral_legs WHERE id = ?",
                                        [leg_id]).fetchone()
             assert status == "completed" and value == 1000.0 * (position + 1)
-        statuses = [r[0] for r in db.execute("SELECT status FROM referral_legs WHERE referral_id = ?",
-                                              [referral_id])]
+        legs = [{"id": r[0], "needs": ["loan"], "status": r[1]} for r in db.execute(
+            "SELECT id, status FROM referral_legs WHERE referral_id = ?", [referral_id])]
         assert db.execute("SELECT status FROM referrals WHERE id = ?", [referral_id]).fetchone()[0] == \
-            referral_status(statuses) == "completed"
+            roll_up([{"need": "loan"}], legs)[1] == "completed"
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -101,6 +101,27 @@ def test_csv_has_a_line_per_leg_and_no_personal_data_by_default(db):
     assert sum(float(r["value_baht"]) for r in completed) == pytest.approx(total)
     multi = {r["referral_id"] for r in rows if int(r["members_in_referral"]) > 1}
     assert len(multi) >= 72
+    assert "enterprise_id" not in rows[0] and "enterprise_name" not in rows[0], "analysts get no enterprise identifier"
+
+
+def test_leg_step_is_the_plan_step_not_a_count_of_changes(db, ref):
+    from matcher.engine.snapshot import build_snapshot
+    from matcher.referrals import service
+    admin = {"role": "admin", "member_id": None, "desk": "desk-TH-50", "key_id": None, "name": "t"}
+    a = next(m["id"] for m in directory.list_members(db, "agency", province="TH-50", category="gmp_haccp")[0]
+             if m["id"] in {x["id"] for x in directory.list_members(db, "agency", province="TH-50",
+                                                                     category="fda_registration")[0]})
+    made = service.create_referral(db, build_snapshot(db, ref), {
+        "enterprise": {"name": "ร้านทดสอบขั้น (สมมติ)", "province": "TH-50", "sector": "food"},
+        "needs": ["gmp_haccp", "fda_registration"], "assignment": {"gmp_haccp": a, "fda_registration": a}}, admin)
+    gmp = next(leg["id"] for leg in made["legs"] if leg["step"] == 1)
+    for status in ("accepted", "in_progress"):
+        service.update_leg(db, made["id"], gmp, {"status": status}, admin)
+    rows = [r for r in parse("".join(exports.referral_csv_lines(store.referral_legs_for_monitoring(db))))
+            if r["referral_id"] == str(made["id"])]
+    assert {r["leg_needs"]: r["leg_step"] for r in rows} == {"gmp_haccp": "1", "fda_registration": "2"}
+    assert {r["leg_needs"]: r["leg_status"] for r in rows} == {"gmp_haccp": "in_progress",
+                                                              "fda_registration": "waiting"}
 
 
 def test_personal_data_only_where_consent_is_recorded(db):

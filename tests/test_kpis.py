@@ -61,7 +61,12 @@ def test_budget_totals_and_value_per_baht():
     rows = [{"province": "P1", "year": 2017, "baht": 1e6}, {"province": "P1", "year": 2018, "baht": 2e6},
             {"province": None, "year": None, "baht": 1e6}]
     b = kpis.budget_totals(rows)
-    assert b == {"total": 4e6, "by_year": {2017: 1e6, 2018: 2e6}, "by_province": {"P1": 3e6}}
+    assert b == {"total": 4e6, "by_year": {2017: 1e6, 2018: 2e6}, "by_province": {"P1": 3e6},
+                 "by_province_year": {"P1": {2017: 1e6, 2018: 2e6}}}
+    same = kpis.value_per_baht_by_period({2017: 3e6, 2018: 2e6, 2019: 9e6}, b["by_year"])
+    assert same == {"value_baht": 5e6, "budget_baht": 3e6, "value_per_baht": round(5 / 3, 4), "years": [2017, 2018]}
+    assert kpis.percentiles([1, 2, 3, 4, 10]) == {"p50": 3, "p90": 7.6, "n": 5}
+    assert kpis.percentiles([]) == {"p50": None, "p90": None, "n": 0}
     assert kpis.value_per_baht(10e6, 4e6) == 2.5
     assert kpis.value_per_baht(10e6, 0) is None and kpis.value_per_baht(10e6, None) is None
 
@@ -72,7 +77,15 @@ def test_demo_kpis_match_the_published_shape(db_path, ref):
     assert (k["agencies"], k["consultants"], k["referrals"], k["provinces_live"]) == (245, 217, 400, 16)
     assert k["multi_agency_referrals"] >= 72 and 0 < k["completion_rate"] < 1
     assert k["budget_baht"] == 13_000_000 and k["budget_source"] == "synthetic"
-    assert k["value_per_baht"] == round(k["value_baht"] / 13_000_000, 4)
+    period = k["value_per_baht_period"]
+    assert period["years"] == [2017, 2018] and period["budget_baht"] == 13_000_000
+    assert k["value_per_baht"] == round(period["value_baht"] / 13_000_000, 4)
+    assert period["value_baht"] == sum(r["value_completed_baht"] for r in k["by_year"] if r["year"] in (2017, 2018))
+    assert k["needs_met"] + k["needs_closed_unmet"] <= k["needs"] and 0 < k["needs_met_share"] < 1
+    assert k["completed_referrals"] == 177 and k["closed_referrals"] == 177
+    accept, complete = k["time_to_accept_days"], k["time_to_complete_days"]
+    assert 0 < accept["p50"] <= accept["p90"] and accept["n"] > 0 and complete["n"] == 177
+    assert complete["p50"] <= complete["p90"]
     assert [(r["year"], r["live"]) for r in k["provinces_live_by_year"][:2]] == [(2017, 11), (2018, 16)]
     assert [t["met"] for t in k["targets"]] == [False, False, False] and k["next_target"] == 22
     assert sum(p["referrals"] for p in k["by_province"].values()) == 400
@@ -84,7 +97,9 @@ def test_budget_override_total_and_rows(db_path, ref):
     value = kpi.kpis(db, ref)["value_baht"]
     assert kpi.kpis(db, ref, budget=value / 2)["value_per_baht"] == 2.0
     k = kpi.kpis(db, ref, budget=[{"province": "เชียงใหม่", "year": 2018, "baht": value}])
-    assert k["value_per_baht"] == 1.0 and k["budget_source"] == "override"
+    in_2018 = next(r["value_completed_baht"] for r in k["by_year"] if r["year"] == 2018)
+    assert k["value_per_baht"] == round(in_2018 / value, 4) and k["budget_source"] == "override"
+    assert k["value_per_baht_period"]["years"] == [2018], "value of other years is not divided by 2018's budget"
     assert k["by_province"]["TH-50"]["budget_baht"] == value
 
 
@@ -116,13 +131,34 @@ def complete_one_referral(db, value_baht: float, member_id: str = "A0001") -> No
 def test_a_newly_completed_referral_shows_in_the_kpis_at_once(db_path, ref):
     db = open_db(db_path)
     before = kpi.kpis(db, ref)
+    in_2019 = sum(r["value_baht"] for r in store.value_by_completion_year(db) if r["year"] == 2019)
     complete_one_referral(db, 1_234_500.0)
     after = kpi.kpis(db, ref)
     assert after["value_baht"] == before["value_baht"] + 1_234_500.0
     assert after["completed_legs"] == before["completed_legs"] + 1
     assert after["referrals"] == before["referrals"] + 1
-    assert after["value_per_baht"] > before["value_per_baht"]
+    assert after["value_per_baht"] == before["value_per_baht"], "2019 has no budget: its value is not divided by 2018's"
     assert [r["year"] for r in after["by_year"]] == [2017, 2018, 2019]
+    assert after["by_year"][-1]["value_completed_baht"] == in_2019 + 1_234_500.0
+    assert after["by_year"][-1]["budget_baht"] is None and after["by_year"][-1]["value_per_baht"] is None
+
+
+def test_satisfaction_and_needs_met_follow_the_cases(db_path, ref):
+    from matcher.referrals import followup
+    db = open_db(db_path)
+    before = kpi.kpis(db, ref)
+    admin = {"role": "admin", "member_id": None, "desk": "desk-TH-50", "key_id": None, "name": "t"}
+    rid = db.execute("SELECT id FROM referrals WHERE status = 'completed' ORDER BY id LIMIT 1").fetchone()[0]
+    followup.record_satisfaction(db, rid, {"score": 5, "note": "ดีมาก"}, admin)
+    other = db.execute("SELECT id FROM referrals WHERE status = 'completed' ORDER BY id LIMIT 1 OFFSET 1").fetchone()[0]
+    followup.record_satisfaction(db, other, {"score": 2}, admin)
+    after = kpi.kpis(db, ref)
+    assert after["satisfaction"] == {"mean": 3.5, "responses": 2 + before["satisfaction"]["responses"],
+                                     "scores": {"1": 0, "2": 1, "3": 0, "4": 0, "5": 1}}
+    open_need = db.execute("SELECT referral_id, need FROM referral_needs WHERE status = 'needs_action' "
+                           "LIMIT 1").fetchone()
+    followup.close_need(db, open_need[0], open_need[1], {"reason": "enterprise_withdrew"}, admin)
+    assert kpi.kpis(db, ref)["needs_closed_unmet"] == after["needs_closed_unmet"] + 1
 
 
 def test_synthetic_budget_is_seeded_once_and_labelled(db_path):

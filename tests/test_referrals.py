@@ -94,17 +94,18 @@ def world(app, db_path):
 
 # -- create ------------------------------------------------------------------------------------------
 
-def test_create_makes_one_leg_per_member_with_events(world):
+def test_create_makes_one_leg_per_member_and_plan_step_with_events(world):
     created = world.create()
     assert created["status"] == "sent" and created["unassigned"] == []
-    assert {(leg["member"], tuple(leg["needs"])) for leg in created["legs"]} == {
-        (world.a, ("gmp_haccp", "fda_registration")), (world.b, ("loan",))}
-    assert all(leg["status"] == "sent" for leg in created["legs"])
+    assert {(leg["member"], tuple(leg["needs"]), leg["step"], leg["status"]) for leg in created["legs"]} == {
+        (world.a, ("gmp_haccp",), 1, "sent"), (world.b, ("loan",), 1, "sent"),
+        (world.a, ("fda_registration",), 2, "waiting")}, "GMP before Thai FDA for food: the FDA leg waits"
     events = world.client.get(f"/api/v1/referrals/{created['id']}/events", headers=world.headers("desk")).get_json()
     assert [(e["leg_id"] is None, e["from"], e["to"]) for e in events["items"]] == [
-        (True, None, "sent"), (False, None, "sent"), (False, None, "sent")]
+        (True, None, "sent"), (False, None, "sent"), (False, None, "sent"), (False, None, "waiting")]
     assert events["items"][0]["actor"] == DESK and events["items"][0]["data"]["consent"]["given"] is True
     assert "by" not in events["items"][0]["data"]["consent"], "the consenting person's name stays out of events"
+    assert len(created["tracking_code"]) == 16
 
 
 def test_create_answers_201_with_location_and_thai_unescaped(world):
@@ -212,17 +213,89 @@ def test_idempotency_keys_belong_to_their_desk(world):
 
 # -- legs --------------------------------------------------------------------------------------------
 
-def test_a_leg_goes_from_sent_to_completed_and_the_referral_rolls_up(world):
+def leg_for(world, referral_id: int, need: str) -> dict:
+    detail = world.client.get(f"/api/v1/referrals/{referral_id}", headers=world.headers("admin")).get_json()
+    return next(leg for leg in detail["legs"] if need in leg["needs"])
+
+
+def complete(world, who: str, referral_id: int, leg_id: int, value: float = 100000):
+    for status in ("accepted", "in_progress"):
+        assert world.move(who, referral_id, leg_id, status=status).status_code == 200
+    return world.move(who, referral_id, leg_id, status="completed", value_baht=value, note="สำเร็จ").get_json()
+
+
+def test_decline_one_leg_and_complete_the_others_never_reads_completed(world):
     ref = world.create()
-    leg_a, leg_b = world.leg_of(ref, world.a)["id"], world.leg_of(ref, world.b)["id"]
-    assert world.move("member_a", ref["id"], leg_a, status="accepted").get_json()["status"] == "in_progress"
-    world.move("member_a", ref["id"], leg_a, status="in_progress")
-    done = world.move("member_a", ref["id"], leg_a, status="completed", value_baht=250000,
+    gmp, loan = leg_for(world, ref["id"], "gmp_haccp"), leg_for(world, ref["id"], "loan")
+    assert world.move("member_a", ref["id"], gmp["id"], status="accepted").get_json()["status"] == "in_progress"
+    world.move("member_a", ref["id"], gmp["id"], status="in_progress")
+    done = world.move("member_a", ref["id"], gmp["id"], status="completed", value_baht=250000,
                       note="ได้ใบรับรอง GMP แล้ว").get_json()
     assert done["leg"]["status"] == "completed" and done["leg"]["value_baht"] == 250000.0
-    assert done["status"] == "in_progress"
-    declined = world.move("member_b", ref["id"], leg_b, status="declined", reason="no_capacity").get_json()
-    assert declined["leg"]["decline_reason"] == "no_capacity" and declined["status"] == "completed"
+    fda = leg_for(world, ref["id"], "fda_registration")
+    assert done["released"] == [fda["id"]] and fda["status"] == "sent", "GMP done: the FDA leg is released"
+    declined = world.move("member_b", ref["id"], loan["id"], status="declined", reason="no_capacity").get_json()
+    assert declined["leg"]["decline_reason"] == "no_capacity" and declined["status"] == "needs_action"
+    final = complete(world, "member_a", ref["id"], fda["id"])
+    assert final["status"] == "needs_action", "a declined need that is not replaced is not completed"
+    detail = world.client.get(f"/api/v1/referrals/{ref['id']}", headers=world.headers("desk")).get_json()
+    assert {n["need"]: (n["status"], n["detail"]) for n in detail["needs"]} == {
+        "gmp_haccp": ("met", None), "fda_registration": ("met", None), "loan": ("needs_action", "declined")}
+    closed = world.client.post(f"/api/v1/referrals/{ref['id']}/needs/loan/close", headers=world.headers("desk"),
+                               json={"reason": "enterprise_withdrew", "note": "ผู้ประกอบการขอยกเลิกเรื่องสินเชื่อ"})
+    assert closed.status_code == 200 and closed.get_json()["status"] == "closed_partly_met"
+    assert closed.get_json()["unmet"] == ["loan"]
+    reopened = world.client.post(f"/api/v1/referrals/{ref['id']}/needs/loan/reopen", headers=world.headers("desk"))
+    assert reopened.get_json()["status"] == "needs_action"
+    admin = world.client.get("/api/v1/referrals?status=completed&limit=500", headers=world.headers("admin"))
+    assert ref["id"] not in {i["id"] for i in admin.get_json()["items"]}
+
+
+def test_a_replacement_leg_completes_the_case(world):
+    ref = world.create()
+    loan = leg_for(world, ref["id"], "loan")
+    world.move("member_b", ref["id"], loan["id"], status="declined", reason="no_capacity")
+    sent = world.client.post(f"/api/v1/referrals/{ref['id']}/rematch", headers=world.headers("desk"),
+                             json={"leg_id": loan["id"], "assignment": {"loan": world.c}}).get_json()
+    complete(world, "member_c", ref["id"], sent["legs"][0]["id"])
+    complete(world, "member_a", ref["id"], leg_for(world, ref["id"], "gmp_haccp")["id"])
+    assert complete(world, "member_a", ref["id"], leg_for(world, ref["id"], "fda_registration")["id"])[
+        "status"] == "completed"
+
+
+def test_a_need_closed_as_met_elsewhere_releases_the_next_step(world):
+    ref = world.create()
+    fda = leg_for(world, ref["id"], "fda_registration")
+    assert world.move("member_a", ref["id"], fda["id"], status="accepted").status_code == 409, "it waits for GMP"
+    out = world.client.post(f"/api/v1/referrals/{ref['id']}/needs/gmp_haccp/close", headers=world.headers("desk"),
+                            json={"reason": "met_elsewhere", "note": "มีใบรับรอง GMP จากที่อื่นแล้ว"}).get_json()
+    legs = {leg["id"]: leg["status"] for leg in out["legs"]}
+    assert legs[fda["id"]] == "sent", "the FDA leg goes ahead"
+    assert legs[leg_for(world, ref["id"], "gmp_haccp")["id"]] == "withdrawn", "the GMP leg is no longer needed"
+
+
+@pytest.mark.parametrize("body, status, field", [
+    ({"reason": "bored"}, 422, "reason"), ({"reason": "other"}, 422, "note"), ({}, 422, "reason")])
+def test_closing_a_need_is_checked(world, body, status, field):
+    ref = world.create()
+    response = world.client.post(f"/api/v1/referrals/{ref['id']}/needs/loan/close", json=body,
+                                 headers=world.headers("desk"))
+    assert_error_shape(response, status, field)
+    missing = world.client.post(f"/api/v1/referrals/{ref['id']}/needs/halal_cert/close",
+                                json={"reason": "not_needed"}, headers=world.headers("desk"))
+    assert_error_shape(missing, 404, "need")
+
+
+def test_satisfaction_is_recorded_once_the_case_is_closed(world):
+    ref = world.create(needs=["loan"], assignment={"loan": world.b})
+    url = f"/api/v1/referrals/{ref['id']}/satisfaction"
+    assert_error_shape(world.client.post(url, json={"score": 5}, headers=world.headers("desk")), 409, "score")
+    complete(world, "member_b", ref["id"], ref["legs"][0]["id"])
+    assert_error_shape(world.client.post(url, json={"score": 6}, headers=world.headers("desk")), 422, "score")
+    ok = world.client.post(url, json={"score": 4, "note": "พอใจ ได้เงินกู้ตามที่ขอ"}, headers=world.headers("desk"))
+    assert ok.status_code == 200 and ok.get_json()["satisfaction"]["score"] == 4
+    detail = world.client.get(f"/api/v1/referrals/{ref['id']}", headers=world.headers("desk")).get_json()
+    assert detail["satisfaction"]["score"] == 4 and detail["satisfaction"]["note"] == "พอใจ ได้เงินกู้ตามที่ขอ"
 
 
 @pytest.mark.parametrize("body, status, field", [
@@ -278,7 +351,7 @@ def test_events_replay_to_the_current_state_and_cannot_be_edited(world):
     events = world.client.get(f"/api/v1/referrals/{ref['id']}/events", headers=world.headers("admin")).get_json()
     state, status = {}, None
     for event in events["items"]:
-        if event["leg_id"] is None:
+        if event["leg_id"] is None and event["data"].get("event") in ("created", "status_rollup"):
             assert event["from"] == status
             status = event["to"]
         else:
@@ -286,7 +359,7 @@ def test_events_replay_to_the_current_state_and_cannot_be_edited(world):
             state[event["leg_id"]] = event["to"]
     detail = world.client.get(f"/api/v1/referrals/{ref['id']}", headers=world.headers("admin")).get_json()
     assert state == {leg["id"]: leg["status"] for leg in detail["legs"]}
-    assert status == detail["status"] == "closed_unresolved"
+    assert status == detail["status"] == "needs_action", "an unresolved GMP leg and a declined loan need action"
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
         world.db.execute("UPDATE referral_events SET actor = 'x' WHERE referral_id = ?", [ref["id"]])
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
@@ -302,7 +375,7 @@ def test_list_filters_and_pages(world):
     assert everything["total"] == 401 and everything["items"][0]["id"] == mine["id"]
     assert sum(everything["summary"]["referrals_by_status"].values()) == 401
     completed = world.client.get("/api/v1/referrals?status=completed&limit=500", headers=admin).get_json()
-    assert completed["total"] == 192 and {i["status"] for i in completed["items"]} == {"completed"}
+    assert completed["total"] == 177 and {i["status"] for i in completed["items"]} == {"completed"}
     thai = world.client.get("/api/v1/referrals?province=เชียงใหม่&limit=500", headers=admin).get_json()
     assert thai["total"] > 1 and {i["province"] for i in thai["items"]} == {"TH-50"}
     member = world.client.get(f"/api/v1/referrals?member={world.a}&limit=500", headers=admin).get_json()
@@ -355,7 +428,11 @@ def test_personal_fields_by_role_and_every_read_is_logged(world):
     member = world.client.get(url, headers=world.headers("member_a")).get_json()
     assert member["enterprise"]["contact"] == CONTACT, "consented: the bundle's members get the contact"
     assert "tax_id" not in member["enterprise"] and "by" not in member["consent"], "outside the consent scope"
-    assert [leg["member"] for leg in member["legs"]] == [world.a]
+    own = [leg for leg in member["legs"] if leg["member"] == world.a]
+    other = [leg for leg in member["legs"] if leg["member"] != world.a]
+    assert len(own) == 2 and own[0]["note"] is None, "its own legs in full"
+    assert [set(leg) for leg in other] == [{"id", "member", "needs", "step", "status"}], "the others as the plan"
+    assert "tracking_code" not in member and "satisfaction" not in member
     assert_error_shape(world.client.get(url, headers=world.headers("outsider")), 403, "referral_id")
     assert_error_shape(world.client.get(url, headers=world.headers("analyst")), 403, "role")
     log = world.client.get(f"/api/v1/personal-data-reads?referral_id={ref['id']}",

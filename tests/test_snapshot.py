@@ -10,7 +10,8 @@ def new_referral(db, member_id="A0001", needs=("loan",)):
     return store_referrals.create_referral(
         db, enterprise=None, enterprise_id=1, case={"province": "TH-50", "needs": list(needs), "text": None,
                                                     "desk": "d"},
-        referral={"desk": "d", "created_by": "d", "consent_given": 1}, legs=[leg], actor="d",
+        referral={"desk": "d", "created_by": "d", "consent_given": 1}, needs=[{"need": n} for n in needs],
+        legs=[leg], actor="d",
         at="2026-11-22T10:00:00", event_data={})
 
 

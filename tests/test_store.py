@@ -111,7 +111,7 @@ def test_an_existing_database_is_migrated_when_the_app_starts(tmp_path):
     db = open_db(older, migrate_schema=False)
     for statements in MIGRATIONS[:-1]:
         for statement in statements:
-            db.execute(statement)
+            statement(db) if callable(statement) else db.execute(statement)
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
     db.close()
     create_app({"TESTING": True, "DATABASE": str(older), "SECRET_KEY": "test"})
@@ -120,3 +120,45 @@ def test_an_existing_database_is_migrated_when_the_app_starts(tmp_path):
     db.close()
     open_db(tmp_path / "new.db").close()
     assert tables_and_columns(older) == tables_and_columns(tmp_path / "new.db")
+
+
+def test_the_referral_loop_migration_recomputes_existing_referrals(tmp_path, ref):
+    """A store whose referrals read "completed" with a declined need unmet gets their true status, each change
+    with its appended event, and need rows, tracking codes and the legs' times."""
+    from matcher.store import directory, history
+    from matcher.store.schema import MIGRATIONS
+    from matcher.synthetic import demo
+    path = tmp_path / "before-the-loop.db"
+    db = open_db(path, migrate_schema=False)
+    before = len(MIGRATIONS) - next(i for i, m in enumerate(reversed(MIGRATIONS)) if _is_loop_migration(m)) - 1
+    for version, steps in enumerate(MIGRATIONS[:before]):
+        for step in steps:
+            db.execute(step)
+        db.execute(f"PRAGMA user_version = {version + 1}")
+    rows = demo.generate(ref)
+    directory.write_reference(db, ref.categories, rows["provinces"], ref.agency_kinds)
+    directory.write_members(db, [{k: v for k, v in m.items() if k != "address"} for m in rows["members"]],
+                            rows["offerings"])
+    directory.write_clusters(db, rows["clusters"])
+    directory.insert_enterprises(db, rows["enterprises"])
+    history.write_history(db, cases=rows["cases"], referrals=[dict(r, status="completed") for r in rows["referrals"]],
+                          legs=rows["legs"], events=rows["events"])
+    db.close()
+    db = open_db(path)  # migrates
+    statuses = dict(db.execute("SELECT status, count(*) FROM referrals GROUP BY status").fetchall())
+    assert statuses["completed"] < len(rows["referrals"]) and statuses["needs_action"] > 0
+    declined_unmet = db.execute(
+        "SELECT count(*) FROM referrals r WHERE r.status = 'completed' AND EXISTS (SELECT 1 FROM referral_needs n "
+        "WHERE n.referral_id = r.id AND n.status != 'met')").fetchone()[0]
+    assert declined_unmet == 0, "no case reads completed with a need unmet"
+    recomputed = db.execute("SELECT count(*) FROM referral_events WHERE json_extract(data, '$.recomputed') = 1 "
+                            "AND from_status = 'completed'").fetchone()[0]
+    assert recomputed == len(rows["referrals"]) - statuses["completed"], "every change has its event"
+    assert db.execute("SELECT count(*) FROM referrals WHERE tracking_code IS NULL").fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM referral_legs WHERE status = 'completed' AND finished_at IS NULL"
+                      ).fetchone()[0] == 0
+    db.close()
+
+
+def _is_loop_migration(steps) -> bool:
+    return any(isinstance(s, str) and "CREATE TABLE referral_needs" in s for s in steps)

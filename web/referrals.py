@@ -12,8 +12,8 @@ from apiflask.validators import Length, OneOf, Range
 from flask import request
 
 from matcher import lifecycle
-from matcher.referrals import parsing, service
-from matcher.vocabulary import CONSENT_SCOPES, MAX_NEEDS, MAX_NOTE, MAX_VALUE_BAHT
+from matcher.referrals import followup, parsing, service
+from matcher.vocabulary import CONSENT_SCOPES, MAX_NEEDS, MAX_NOTE, MAX_VALUE_BAHT, SATISFACTION
 
 from . import auth
 from .context import get_db, get_reference, get_snapshot
@@ -93,6 +93,17 @@ class ReferralQuery(Page):
     member = String(validate=Length(1, 32), metadata={"description": "referrals with a leg addressed to it"})
     date_from = Date(data_key="from", metadata={"description": "created on or after (YYYY-MM-DD)"})
     date_to = Date(data_key="to", metadata={"description": "created on or before (YYYY-MM-DD)"})
+
+
+class CloseNeedIn(Schema):
+    reason = String(required=True, validate=OneOf(lifecycle.CLOSE_REASONS), metadata={"example": "enterprise_withdrew"})
+    note = String(allow_none=True, validate=Length(0, MAX_NOTE), metadata={"description": "required for other"})
+
+
+class SatisfactionIn(Schema):
+    score = Integer(required=True, validate=Range(*SATISFACTION), metadata={"description": "1 (very dissatisfied) "
+                                                                                          "to 5 (very satisfied)"})
+    note = String(allow_none=True, validate=Length(0, MAX_NOTE), metadata={"description": "what the enterprise said"})
 
 
 class ReadLogQuery(Page):
@@ -181,6 +192,45 @@ def rematch(referral_id, body):
     """
     result = service.rematch(get_db(), get_snapshot(), referral_id, body, auth.current_principal())
     return result, 201 if result.pop("created") else 200
+
+
+@bp.post("/api/v1/referrals/<int:referral_id>/needs/<need>/close")
+@auth.require("close_need")
+@bp.input(CloseNeedIn, arg_name="body")
+@bp.doc(responses={200: "The referral's needs and status", 409: "The need is met or closed already", **ERRORS})
+def close_need(referral_id, need, body):
+    """Close a need unmet, with a reason (roles: desk, admin).
+
+    Open legs left with only closed needs are withdrawn; `met_elsewhere` lets the steps after the need go
+    ahead. The case reads "closed, partly met" (listing what was not met) once every need is met or closed.
+    """
+    return followup.close_need(get_db(), referral_id, need, body, auth.current_principal())
+
+
+@bp.post("/api/v1/referrals/<int:referral_id>/needs/<need>/reopen")
+@auth.require("close_need")
+@bp.doc(responses={200: "The referral's needs and status", 409: "The need is not closed", **ERRORS})
+def reopen_need(referral_id, need):
+    """Re-open a need the desk closed (roles: desk, admin)."""
+    return followup.reopen_need(get_db(), referral_id, need, auth.current_principal())
+
+
+@bp.post("/api/v1/referrals/<int:referral_id>/satisfaction")
+@auth.require("record_satisfaction")
+@bp.input(SatisfactionIn, arg_name="body")
+@bp.doc(responses={200: "Recorded", 409: "The case is still open", **ERRORS})
+def satisfaction(referral_id, body):
+    """Record the enterprise's satisfaction (1-5) and a note once the case is closed (roles: desk, admin)."""
+    return followup.record_satisfaction(get_db(), referral_id, body, auth.current_principal())
+
+
+@bp.get("/api/v1/needs-action")
+@auth.require("view_queue")
+@bp.doc(responses={200: "The needs-action queue", **ERRORS})
+def needs_action():
+    """The desk's needs-action queue: declined legs to re-match, legs not accepted within 3 working days, legs
+    past their expected duration, needs with no member (roles: desk, admin)."""
+    return followup.needs_action_queue(get_db(), get_reference(), auth.current_principal())
 
 
 @bp.get("/api/v1/personal-data-reads")

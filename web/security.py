@@ -57,6 +57,7 @@ def register(app) -> None:
     app.extensions["rate_limits"] = {
         "sign_in": RateLimiter(int(app.config["SIGN_IN_LIMIT"]), 300.0),
         "api_key": RateLimiter(int(app.config["API_KEY_LIMIT"]), 60.0),
+        "track": RateLimiter(int(app.config["TRACK_LIMIT"]), 60.0),
     }
 
 

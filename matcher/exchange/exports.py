@@ -23,13 +23,15 @@ from matcher.errors import Unprocessable
 
 GRAPH_FORMATS = ("graphml", "gexf")
 CSV_COLUMNS = (
-    "referral_id", "referral_created_at", "referral_status", "desk", "case_province", "case_needs", "enterprise_id",
-    "enterprise_sector", "enterprise_size", "enterprise_cluster", "enterprise_stage", "members_in_referral",
-    "leg_id", "leg_step", "member_id", "member_type", "member_name_th", "member_name_en", "member_province",
-    "member_kind", "leg_needs", "leg_status", "decline_reason", "value_baht", "leg_created_at", "leg_updated_at",
-    "consent_given", "consent_at", "consent_scope", "synthetic")
-PERSONAL_CSV_COLUMNS = ("enterprise_name", "contact_name", "contact_phone", "contact_email", "tax_id",
-                        "consent_by", "leg_note")
+    "referral_id", "referral_created_at", "referral_status", "desk", "case_province", "case_needs",
+    "case_needs_met", "enterprise_sector", "enterprise_size", "enterprise_cluster", "enterprise_stage",
+    "members_in_referral", "leg_id", "leg_step", "member_id", "member_type", "member_name_th", "member_name_en",
+    "member_province", "member_kind", "leg_needs", "leg_status", "decline_reason", "value_baht", "leg_created_at",
+    "leg_sent_at", "leg_accepted_at", "leg_finished_at", "leg_updated_at", "satisfaction", "consent_given",
+    "consent_at", "consent_scope", "synthetic")
+# ``leg_step`` is the leg's step in the referral plan (legs of one step run in parallel).
+PERSONAL_CSV_COLUMNS = ("enterprise_id", "enterprise_name", "contact_name", "contact_phone", "contact_email",
+                        "tax_id", "consent_by", "leg_note", "satisfaction_note")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 

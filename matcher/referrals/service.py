@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 
 from matcher import access
 from matcher.clock import now_text
 from matcher.engine import matching
+from matcher import lifecycle
 from matcher.errors import Conflict, NotFound, Unprocessable
 from matcher.reference import Reference
+from matcher.referrals import planning
 from matcher.referrals.parsing import (
     IDEMPOTENCY_KEY,
     _int_in,
@@ -48,19 +51,25 @@ def create_referral(db, snapshot, body, principal, idempotency_key=None) -> dict
     personal = _enterprise_personal(db, principal, request)
     check_consent(request["consent"], personal)
     actor, at = access.actor_of(principal), now_text()
+    needs = planning.need_plan(request["needs"], planning.rules_of(snapshot.ref), request["sector"])
     referral_id, created = store.create_referral(
         db, enterprise=request["enterprise"], enterprise_id=request["enterprise_id"],
         case={"province": request["province"], "needs": request["needs"], "text": request["text"],
               "desk": principal.get("desk")},
         referral={"desk": principal.get("desk"), "created_by": actor, **_consent_columns(request["consent"]),
-                  "idempotency_key": scoped_key, "request_hash": fingerprint},
-        legs=legs_of_assignment(request["assignment"]), actor=actor, at=at,
+                  "idempotency_key": scoped_key, "request_hash": fingerprint, "tracking_code": new_tracking_code()},
+        needs=needs, legs=planning.legs_of_plan(request["assignment"], needs), actor=actor, at=at,
         event_data={"event": "created", "needs": request["needs"], "unassigned": request["unassigned"],
                     "consent": {k: v for k, v in request["consent"].items() if k != "by"}})
     if not created:
         return _replay(db, {"id": referral_id, "request_hash": store.find_idempotent(db, scoped_key)["request_hash"]},
                        fingerprint)
     return dict(_created_view(db, referral_id), replayed=False)
+
+
+def new_tracking_code() -> str:
+    """An unguessable public tracking code: 64 random bits as 16 hexadecimal digits (printed in groups)."""
+    return secrets.token_hex(8).upper()
 
 
 def scoped_idempotency_key(principal: dict, key) -> str | None:
@@ -91,8 +100,9 @@ def _created_view(db, referral_id: int) -> dict:
     record = store.referral_record(db, referral_id)
     covered = {n for leg in record["legs"] for n in leg["needs"]}
     return {"id": referral_id, "status": record["referral"]["status"],
-            "legs": [{"id": leg["id"], "member": leg["member_id"], "needs": leg["needs"], "status": leg["status"]}
-                     for leg in record["legs"]],
+            "tracking_code": record["referral"]["tracking_code"],
+            "legs": [{"id": leg["id"], "member": leg["member_id"], "needs": leg["needs"], "step": leg["step"],
+                      "status": leg["status"]} for leg in record["legs"]],
             "unassigned": [n for n in record["case"].get("needs") or [] if n not in covered]}
 
 
@@ -106,6 +116,7 @@ def _enterprise_personal(db, principal: dict, request: dict) -> list[str]:
                            f"instead.", field="enterprise_id")
         access.check_can_use_enterprise(principal, store.enterprise_desks(db, request["enterprise_id"]))
         request["province"], row = record["province"], record
+    request["sector"] = row.get("sector")
     return [k for k in ("contact_name", "contact_phone", "contact_email", "tax_id") if row.get(k)]
 
 
@@ -139,13 +150,20 @@ def _referral_view(db, referral_id) -> dict:
 
 
 def referral_view(record: dict) -> dict:
-    """The full view of a stored referral (before redaction)."""
+    """The full view of a stored referral (before redaction): the case, its needs with their status, the
+    plan in steps and the legs."""
     ref, case, ent = record["referral"], record["case"], record["enterprise"]
     legs = [leg_view(leg) for leg in record["legs"]]
-    live = {n for leg in legs if leg["status"] != "declined" for n in leg["needs"]}
+    needs = [need_view(row) for row in record.get("needs") or []]
+    states = {n["need"]: n for n in needs}
+    live = {n for leg in legs if leg["status"] not in lifecycle.REMATCHABLE for n in leg["needs"]}
+    prerequisites = {n["need"]: n["prerequisites"] for n in needs}
+    for leg in legs:
+        leg["waits_for"] = lifecycle.waits_for(leg, prerequisites) if leg["status"] == "waiting" else []
     return {
         "id": ref["id"], "status": ref["status"], "desk": ref["desk"], "created_by": ref["created_by"],
         "created_at": ref["created_at"], "updated_at": ref["updated_at"], "synthetic": bool(ent.get("synthetic")),
+        "tracking_code": ref.get("tracking_code"),
         "case": {"id": case.get("id"), "province": case.get("province"), "needs": case.get("needs") or [],
                  "text": case.get("text")},
         "enterprise": {"id": ent.get("id"), "name": ent.get("name"), "province": ent.get("province"),
@@ -156,15 +174,37 @@ def referral_view(record: dict) -> dict:
                        "tax_id": ent.get("tax_id")},
         "consent": {"given": bool(ref["consent_given"]), "by": ref["consent_by"], "at": ref["consent_at"],
                     "scope": ref["consent_scope"]},
+        "needs": needs,
+        "unmet": lifecycle.unmet(states) if ref["status"] in lifecycle.CLOSED_REFERRAL_STATUSES else [],
+        "plan": plan_steps(needs, legs),
         "legs": legs,
         "uncovered": [n for n in case.get("needs") or [] if n not in live],
+        "satisfaction": {"score": ref.get("satisfaction"), "note": ref.get("satisfaction_note"),
+                         "at": ref.get("satisfaction_at")},
     }
 
 
+def need_view(row: dict) -> dict:
+    return {"need": row["need"], "step": row["step"], "status": row["status"], "detail": row["detail"],
+            "leg_id": row["leg_id"], "prerequisites": row["prerequisites"], "closed_reason": row["closed_reason"],
+            "closed_note": row["closed_note"], "closed_at": row["closed_at"], "met_at": row["met_at"]}
+
+
+def plan_steps(needs: list[dict], legs: list[dict]) -> list[dict]:
+    """The plan in steps: ``[{"step", "needs": [...], "legs": [leg ids]}]`` (a step's legs run in parallel)."""
+    steps: dict[int, dict] = {}
+    for need in needs:
+        steps.setdefault(need["step"], {"step": need["step"], "needs": [], "legs": []})["needs"].append(need["need"])
+    for leg in legs:
+        steps.setdefault(leg["step"], {"step": leg["step"], "needs": [], "legs": []})["legs"].append(leg["id"])
+    return [steps[k] for k in sorted(steps)]
+
+
 def leg_view(leg: dict) -> dict:
-    return {"id": leg["id"], "member": leg["member_id"], "needs": leg["needs"], "status": leg["status"],
-            "decline_reason": leg["decline_reason"], "value_baht": leg["value_baht"], "note": leg["note"],
-            "replaces_leg_id": leg.get("replaces_leg_id"), "created_at": leg["created_at"],
+    return {"id": leg["id"], "member": leg["member_id"], "needs": leg["needs"], "step": leg["step"],
+            "status": leg["status"], "decline_reason": leg["decline_reason"], "value_baht": leg["value_baht"],
+            "note": leg["note"], "replaces_leg_id": leg.get("replaces_leg_id"), "overdue": leg.get("overdue"),
+            "sent_at": leg.get("sent_at"), "accepted_at": leg.get("accepted_at"), "created_at": leg["created_at"],
             "updated_at": leg["updated_at"]}
 
 
@@ -172,7 +212,8 @@ def referral_events(db, referral_id, principal) -> list[dict]:
     """The referral's append-only history (oldest first); a member sees its own legs' events only."""
     view = _referral_view(db, referral_id)
     principal = access.check_can_view(principal, view)
-    own = {leg["id"] for leg in access.redact(principal, view)["legs"]}
+    own = {leg["id"] for leg in view["legs"]
+           if principal["role"] != "member" or leg["member"] == principal.get("member_id")}
     return [{"id": e["id"], "leg_id": e["leg_id"], "actor": e["actor"], "at": e["at"], "from": e["from_status"],
              "to": e["to_status"], "data": e["data"]}
             for e in store.events_of(db, view["id"]) if e["leg_id"] is None or e["leg_id"] in own]
@@ -202,7 +243,7 @@ def update_leg(db, referral_id, leg_id, body, principal) -> dict:
         check_transition(dict(leg, status=moved["current"]), to)
         raise Conflict(f"Leg {leg['id']} changed meanwhile; reload it and try again.", field="status")
     after = next(x for x in _referral_view(db, view["id"])["legs"] if x["id"] == leg["id"])
-    return {"id": view["id"], "status": moved["referral_status"], "leg": after}
+    return {"id": view["id"], "status": moved["referral_status"], "leg": after, "released": moved["released"]}
 
 
 # -- list ----------------------------------------------------------------------------------------------
@@ -223,8 +264,8 @@ def list_referrals(db, principal, filters: dict, ref: Reference) -> dict:
 
 
 def list_item(principal: dict, row: dict) -> dict:
-    legs = [{"id": leg["id"], "member": leg["member_id"], "needs": leg["needs"], "status": leg["status"],
-             "decline_reason": leg["decline_reason"], "value_baht": leg["value_baht"],
+    legs = [{"id": leg["id"], "member": leg["member_id"], "needs": leg["needs"], "step": leg["step"],
+             "status": leg["status"], "decline_reason": leg["decline_reason"], "value_baht": leg["value_baht"],
              "replaces_leg_id": leg["replaces_leg_id"]} for leg in row["legs"]]
     if principal["role"] == "member":
         legs = [leg for leg in legs if leg["member"] == principal.get("member_id")]
@@ -252,7 +293,7 @@ def rematch(db, snapshot, referral_id, body, principal) -> dict:
         raise Unprocessable("The request body must be a JSON object with \"leg_id\".", field="body")
     leg = _declined_leg(db, view, body.get("leg_id"))
     declined = sorted({x["member"] for x in view["legs"] if x["status"] == "declined"})
-    stay = sorted({x["member"] for x in view["legs"] if x["status"] != "declined"})
+    stay = sorted({x["member"] for x in view["legs"] if x["status"] not in lifecycle.REMATCHABLE})
     if body.get("assignment") is not None:
         return _send_replacements(db, snapshot, principal, view, leg, body["assignment"], declined)
     request = {"needs": leg["needs"], "province": view["case"]["province"] or view["enterprise"]["province"],
@@ -268,9 +309,10 @@ def _declined_leg(db, view: dict, leg_id) -> dict:
     leg = next((x for x in view["legs"] if x["id"] == leg_id), None)
     if leg is None:
         raise NotFound(f"Referral {view['id']} has no leg {leg_id}.", field="leg_id")
-    if leg["status"] != "declined":
-        raise Conflict(f"Leg {leg_id} is '{leg['status']}'; only a declined leg can be re-matched.",
-                       field="leg_id", allowed=[x["id"] for x in view["legs"] if x["status"] == "declined"])
+    if leg["status"] not in lifecycle.REMATCHABLE:
+        raise Conflict(f"Leg {leg_id} is '{leg['status']}'; only a declined, withdrawn or unresolved leg can be "
+                       f"re-matched.", field="leg_id",
+                       allowed=[x["id"] for x in view["legs"] if x["status"] in lifecycle.REMATCHABLE])
     replaced_by = store.replacements_of(db, leg_id)
     if replaced_by:
         raise Conflict(f"Leg {leg_id} was already re-matched (legs {', '.join(map(str, replaced_by))}); re-match "

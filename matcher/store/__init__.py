@@ -46,7 +46,7 @@ def migrate(db: sqlite_utils.Database) -> int:
             if schema_version(db) != version:  # another process migrated meanwhile
                 continue
             for statement in MIGRATIONS[version]:
-                db.execute(statement)
+                statement(db) if callable(statement) else db.execute(statement)
             db.execute(f"PRAGMA user_version = {version + 1}")
     return schema_version(db)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from . import transaction
 
 FINAL = ("completed", "closed_unresolved", "declined")
+CLOSED_CASES = ("completed", "closed_partly_met", "closed_unmet")
 
 _REFERRAL_PROVINCE = "coalesce(c.province, e.province)"
 _REFERRAL_FROM = ("referrals r LEFT JOIN cases c ON c.id = r.case_id "
@@ -97,25 +98,68 @@ def members_by_province(db) -> list[dict]:
 
 
 def referral_aggregates(db) -> list[dict]:
-    """Per (year sent, province): referrals, multi-agency referrals, legs by outcome and value created.
+    """Per (year sent, province): referrals, multi-agency referrals, legs by outcome, value created, needs met
+    and closed, cases fully met and closed, and the enterprises' satisfaction.
 
     A referral is multi-agency when two or more distinct members hold legs of it. ``{year, province,
-    referrals, multi_agency, completed_referrals, legs, finished_legs, completed_legs, declined_legs,
-    value_baht}``. Read at call time: nothing is cached.
+    referrals, multi_agency, completed_referrals (every need met), closed_referrals, legs, finished_legs,
+    completed_legs, declined_legs, value_baht, needs, needs_met, needs_closed_unmet, satisfaction_sum,
+    satisfaction_responses}``. Read at call time: nothing is cached.
     """
     final = ",".join(f"'{s}'" for s in FINAL)
     return list(db.query(
         "WITH per_referral AS ("
         f"SELECT r.id, CAST(substr(r.created_at, 1, 4) AS INTEGER) AS year, {_REFERRAL_PROVINCE} AS province, "
-        "r.status, count(DISTINCT l.member_id) AS members, count(l.id) AS legs, "
+        "r.status, r.satisfaction, count(DISTINCT l.member_id) AS members, count(l.id) AS legs, "
         f"coalesce(sum(l.status IN ({final})), 0) AS finished, coalesce(sum(l.status = 'completed'), 0) AS completed, "
         "coalesce(sum(l.status = 'declined'), 0) AS declined, "
         "coalesce(sum(CASE WHEN l.status = 'completed' THEN coalesce(l.value_baht, 0) END), 0) AS value "
-        f"FROM {_REFERRAL_FROM} LEFT JOIN referral_legs l ON l.referral_id = r.id GROUP BY r.id) "
+        f"FROM {_REFERRAL_FROM} LEFT JOIN referral_legs l ON l.referral_id = r.id GROUP BY r.id), "
+        "per_needs AS (SELECT referral_id, count(*) AS needs, sum(status = 'met') AS met, "
+        "sum(status = 'closed_unmet') AS closed FROM referral_needs GROUP BY referral_id) "
         "SELECT year, province, count(*) AS referrals, sum(members >= 2) AS multi_agency, "
-        "sum(status = 'completed') AS completed_referrals, sum(legs) AS legs, sum(finished) AS finished_legs, "
-        "sum(completed) AS completed_legs, sum(declined) AS declined_legs, sum(value) AS value_baht "
-        "FROM per_referral GROUP BY year, province ORDER BY year, province"))
+        "sum(status = 'completed') AS completed_referrals, "
+        f"sum(status IN ({','.join(repr(s) for s in CLOSED_CASES)})) AS closed_referrals, "
+        "sum(legs) AS legs, sum(finished) AS finished_legs, "
+        "sum(completed) AS completed_legs, sum(declined) AS declined_legs, sum(value) AS value_baht, "
+        "coalesce(sum(n.needs), 0) AS needs, coalesce(sum(n.met), 0) AS needs_met, "
+        "coalesce(sum(n.closed), 0) AS needs_closed_unmet, coalesce(sum(satisfaction), 0) AS satisfaction_sum, "
+        "count(satisfaction) AS satisfaction_responses "
+        "FROM per_referral p LEFT JOIN per_needs n ON n.referral_id = p.id "
+        "GROUP BY year, province ORDER BY year, province"))
+
+
+def value_by_completion_year(db) -> list[dict]:
+    """Value created per (year the leg was completed, referral province): ``{year, province, value_baht}``;
+    what value per baht divides by the budget of the same year."""
+    return list(db.query(
+        f"SELECT CAST(substr(coalesce(l.finished_at, l.updated_at), 1, 4) AS INTEGER) AS year, "
+        f"{_REFERRAL_PROVINCE} AS province, sum(coalesce(l.value_baht, 0)) AS value_baht "
+        f"FROM referral_legs l JOIN referrals r ON r.id = l.referral_id LEFT JOIN cases c ON c.id = r.case_id "
+        f"LEFT JOIN enterprises e ON e.id = r.enterprise_id WHERE l.status = 'completed' GROUP BY 1, 2 ORDER BY 1, 2"))
+
+
+def acceptance_times(db) -> list[dict]:
+    """Every accepted leg: ``{year, province, sent_at, accepted_at}`` (year and province of its referral)."""
+    return list(db.query(
+        f"SELECT CAST(substr(r.created_at, 1, 4) AS INTEGER) AS year, {_REFERRAL_PROVINCE} AS province, "
+        f"l.sent_at, l.accepted_at FROM referral_legs l JOIN referrals r ON r.id = l.referral_id "
+        f"LEFT JOIN cases c ON c.id = r.case_id LEFT JOIN enterprises e ON e.id = r.enterprise_id "
+        f"WHERE l.accepted_at IS NOT NULL AND l.sent_at IS NOT NULL"))
+
+
+def completion_times(db) -> list[dict]:
+    """Every case with every need met: ``{year, province, created_at, met_at}`` (met_at: its last need's)."""
+    return list(db.query(
+        f"SELECT CAST(substr(r.created_at, 1, 4) AS INTEGER) AS year, {_REFERRAL_PROVINCE} AS province, "
+        f"r.created_at, (SELECT max(n.met_at) FROM referral_needs n WHERE n.referral_id = r.id) AS met_at "
+        f"FROM {_REFERRAL_FROM} WHERE r.status = 'completed'"))
+
+
+def satisfaction_scores(db) -> dict[int, int]:
+    """How many closed cases gave each satisfaction score (1-5)."""
+    return dict(db.execute("SELECT satisfaction, count(*) FROM referrals WHERE satisfaction IS NOT NULL "
+                           "GROUP BY satisfaction").fetchall())
 
 
 def province_live_years(db) -> list[dict]:

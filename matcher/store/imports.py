@@ -210,23 +210,27 @@ def number_of_rows_left_out_of_hsds(db) -> dict[str, int]:
 
 REFERRAL_COLUMNS = (
     "r.id AS referral_id, r.created_at AS referral_created_at, r.status AS referral_status, r.desk, "
-    "c.province AS case_province, c.needs AS case_needs, r.enterprise_id, e.sector AS enterprise_sector, "
+    "c.province AS case_province, c.needs AS case_needs, (SELECT json_group_array(n.need) FROM referral_needs n "
+    "WHERE n.referral_id = r.id AND n.status = 'met') AS case_needs_met, e.sector AS enterprise_sector, "
     "e.size AS enterprise_size, e.cluster_id AS enterprise_cluster, e.stage AS enterprise_stage, "
     "n.members AS members_in_referral, "
     "l.id AS leg_id, l.step AS leg_step, l.member_id, m.type AS member_type, m.name_th AS member_name_th, "
     "m.name_en AS member_name_en, m.province AS member_province, a.kind AS member_kind, l.needs AS leg_needs, "
     "l.status AS leg_status, l.decline_reason, l.value_baht, l.created_at AS leg_created_at, "
-    "l.updated_at AS leg_updated_at, r.consent_given, r.consent_at, r.consent_scope, "
+    "l.sent_at AS leg_sent_at, l.accepted_at AS leg_accepted_at, l.finished_at AS leg_finished_at, "
+    "l.updated_at AS leg_updated_at, r.satisfaction, r.consent_given, r.consent_at, r.consent_scope, "
     "coalesce(e.synthetic, m.synthetic) AS synthetic")
 # Personal data (PDPA): only with consent recorded on the referral.
 PERSONAL_COLUMNS = (
+    "CASE WHEN r.consent_given = 1 THEN r.enterprise_id END AS enterprise_id, "
     "CASE WHEN r.consent_given = 1 THEN e.name END AS enterprise_name, "
     "CASE WHEN r.consent_given = 1 THEN e.contact_name END AS contact_name, "
     "CASE WHEN r.consent_given = 1 THEN e.contact_phone END AS contact_phone, "
     "CASE WHEN r.consent_given = 1 THEN e.contact_email END AS contact_email, "
     "CASE WHEN r.consent_given = 1 THEN e.tax_id END AS tax_id, "
     "CASE WHEN r.consent_given = 1 THEN r.consent_by END AS consent_by, "
-    "CASE WHEN r.consent_given = 1 THEN l.note END AS leg_note")
+    "CASE WHEN r.consent_given = 1 THEN l.note END AS leg_note, "
+    "CASE WHEN r.consent_given = 1 THEN r.satisfaction_note END AS satisfaction_note")
 
 
 def referral_legs_for_monitoring(db, *, personal: bool = False, since: str | None = None,

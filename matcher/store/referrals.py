@@ -12,12 +12,15 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from matcher.lifecycle import FINAL, referral_status
+from matcher import lifecycle
+from matcher.lifecycle import FINAL
 
-from . import bump_data_version, transaction
+from . import bump_data_version, progress, transaction
+from .outbox import desk_recipient, member_recipient, notify
+from .progress import insert_event
 
 LEG_COLUMNS = ("id, referral_id, member_id, needs, status, step, decline_reason, value_baht, note, "
-               "replaces_leg_id, created_at, updated_at")
+               "replaces_leg_id, sent_at, accepted_at, finished_at, overdue, created_at, updated_at")
 
 
 
@@ -51,12 +54,14 @@ def enterprise_desks(db, enterprise_id: int) -> list[str]:
 
 
 def create_referral(db, *, enterprise: dict | None, enterprise_id: int | None, case: dict, referral: dict,
-                    legs: list[dict], actor: str, at: str, event_data: dict) -> tuple[int, bool]:
+                    needs: list[dict], legs: list[dict], actor: str, at: str, event_data: dict) -> tuple[int, bool]:
     """Write a referral and everything it needs in ONE transaction; return ``(referral id, created)``.
 
-    ``enterprise`` is a new enterprise row (or None with ``enterprise_id``); ``legs`` are rows without ids.
-    When ``referral["idempotency_key"]`` was used before, nothing is written and the earlier referral's id
-    comes back with ``created=False`` (the caller compares ``request_hash``).
+    ``enterprise`` is a new enterprise row (or None with ``enterprise_id``); ``needs`` are ``{"need", "step",
+    "prerequisites"}`` in the case's order; ``legs`` are ``{"member_id", "needs", "step"}``. A leg whose
+    needs have prerequisites starts ``waiting``, the others ``sent``; each member is notified. When
+    ``referral["idempotency_key"]`` was used before, nothing is written and the earlier referral's id comes
+    back with ``created=False`` (the caller compares ``request_hash``).
     """
     key = referral.get("idempotency_key")
     try:
@@ -68,12 +73,18 @@ def create_referral(db, *, enterprise: dict | None, enterprise_id: int | None, c
                 enterprise_id = db["enterprises"].insert(dict(enterprise, created_at=at)).last_pk
             case_id = db["cases"].insert(dict(case, needs=_dumps(case["needs"]), enterprise_id=enterprise_id,
                                               created_at=at)).last_pk
-            status = referral_status(["sent"] * len(legs))
             referral_id = db["referrals"].insert(dict(referral, case_id=case_id, enterprise_id=enterprise_id,
-                                                      status=status, created_at=at, updated_at=at)).last_pk
-            _insert_event(db, referral_id, None, actor, at, None, status, event_data)
+                                                      status="sent", created_at=at, updated_at=at)).last_pk
+            insert_event(db, referral_id, None, actor, at, None, "sent", event_data)
+            for position, need in enumerate(needs):
+                db["referral_needs"].insert({"referral_id": referral_id, "need": need["need"], "position": position,
+                                             "step": need.get("step", 1),
+                                             "prerequisites": _dumps(need.get("prerequisites") or []),
+                                             "status": "waiting", "updated_at": at})
+            prerequisites = {n["need"]: n.get("prerequisites") or [] for n in needs}
             for leg in legs:
-                _insert_leg(db, referral_id, leg, actor, at)
+                _insert_leg(db, referral_id, leg, actor, at, prerequisites)
+            progress.refresh(db, referral_id, actor=actor, at=at)
             bump_data_version(db, "load")
             return referral_id, True
     except sqlite3.IntegrityError:
@@ -83,22 +94,19 @@ def create_referral(db, *, enterprise: dict | None, enterprise_id: int | None, c
         return earlier["id"], False
 
 
-def _insert_leg(db, referral_id: int, leg: dict, actor: str, at: str) -> int:
+def _insert_leg(db, referral_id: int, leg: dict, actor: str, at: str, prerequisites: dict) -> int:
+    status = "waiting" if lifecycle.waits_for(leg, prerequisites) else "sent"
     row = {"referral_id": referral_id, "member_id": leg["member_id"], "needs": _dumps(leg["needs"]),
-           "status": "sent", "step": 1, "replaces_leg_id": leg.get("replaces_leg_id"), "created_at": at,
-           "updated_at": at}
+           "status": status, "step": leg.get("step", 1), "replaces_leg_id": leg.get("replaces_leg_id"),
+           "sent_at": at if status == "sent" else None, "created_at": at, "updated_at": at}
     leg_id = db["referral_legs"].insert(row).last_pk
-    data = {"needs": leg["needs"]}
+    data = {"needs": leg["needs"], "step": row["step"]}
     if leg.get("replaces_leg_id"):
         data["replaces_leg_id"] = leg["replaces_leg_id"]
-    _insert_event(db, referral_id, leg_id, actor, at, None, "sent", data)
+    event = insert_event(db, referral_id, leg_id, actor, at, None, status, data)
+    notify(db, recipient=member_recipient(leg["member_id"]), kind="new_leg", referral_id=referral_id, leg_id=leg_id,
+           event_id=event, data=dict(data, status=status), at=at)
     return leg_id
-
-
-def _insert_event(db, referral_id, leg_id, actor, at, from_status, to_status, data) -> None:
-    db.execute("INSERT INTO referral_events (referral_id, leg_id, actor, at, from_status, to_status, data) "
-               "VALUES (?, ?, ?, ?, ?, ?, ?)",
-               [referral_id, leg_id, actor, at, from_status, to_status, _dumps(data) if data else None])
 
 
 # -- read ----------------------------------------------------------------------------------------------
@@ -112,7 +120,46 @@ def referral_record(db, referral_id: int) -> dict | None:
     enterprise = _one(db, "SELECT * FROM enterprises WHERE id = ?", [ref["enterprise_id"]]) or {}
     if case.get("needs"):
         case["needs"] = json.loads(case["needs"])
-    return {"referral": ref, "case": case, "enterprise": enterprise, "legs": legs_of(db, [referral_id])}
+    return {"referral": ref, "case": case, "enterprise": enterprise, "legs": legs_of(db, [referral_id]),
+            "needs": progress.need_rows(db, referral_id)}
+
+
+def organisations(db, member_ids) -> dict[str, dict]:
+    """Public facts of these members: name, type, province and, for agencies, kind, address, phone, website."""
+    ids = sorted(set(member_ids))
+    if not ids:
+        return {}
+    return {r["id"]: r for r in db.query(
+        f"SELECT m.id, m.type, m.name_th, m.name_en, m.province, a.kind, a.address, a.phone, a.website "
+        f"FROM members m LEFT JOIN agencies a ON a.member_id = m.id WHERE m.id IN ({','.join('?' * len(ids))})",
+        ids)}
+
+
+def tracking_record(db, code: str) -> dict | None:
+    """What the public status page shows for a tracking code: the case's status and each need's step and
+    status, nothing else (no names, no members, no contact); None for an unknown code."""
+    row = db.execute("SELECT id, status, created_at, updated_at FROM referrals WHERE tracking_code = ?",
+                     [code]).fetchone()
+    if row is None:
+        return None
+    needs = [{"need": r["need"], "step": r["step"], "status": r["status"], "updated_at": r["updated_at"]}
+             for r in db.query("SELECT need, step, status, updated_at FROM referral_needs WHERE referral_id = ? "
+                               "ORDER BY step, position", [row[0]])]
+    return {"status": row[1], "created_at": row[2], "updated_at": row[3], "needs": needs}
+
+
+def record_satisfaction(db, *, referral_id: int, score: int, note: str | None, actor: str, at: str) -> dict:
+    """The enterprise's satisfaction (1-5) and a note, with its event; ``{"recorded": bool, "status"}``
+    (not recorded while the case is still open)."""
+    with transaction(db):
+        status = db.execute("SELECT status FROM referrals WHERE id = ?", [referral_id]).fetchone()[0]
+        if status not in lifecycle.CLOSED_REFERRAL_STATUSES:
+            return {"recorded": False, "status": status}
+        db.execute("UPDATE referrals SET satisfaction = ?, satisfaction_note = ?, satisfaction_at = ? WHERE id = ?",
+                   [score, note, at, referral_id])
+        insert_event(db, referral_id, None, actor, at, status, status,
+                     {"event": "satisfaction", "score": score, **({"note": note} if note else {})})
+        return {"recorded": True, "status": status}
 
 
 def _one(db, sql: str, params) -> dict | None:
@@ -147,56 +194,58 @@ def replacements_of(db, leg_id: int) -> list[int]:
 
 def move_leg(db, *, referral_id: int, leg_id: int, expected: str, to: str, changes: dict, actor: str, at: str,
              data: dict) -> dict:
-    """Move one leg from ``expected`` to ``to`` with its event and the referral's roll-up, atomically.
+    """Move one leg from ``expected`` to ``to`` with its event, its notification, the release of legs that
+    waited for it and the case's roll-up, atomically.
 
-    Returns ``{"moved": True, "referral_status": ...}``; when the leg is no longer in ``expected`` (another
-    writer moved it first) nothing is written and ``{"moved": False, "current": <its status now>}`` returns.
+    Returns ``{"moved": True, "referral_status": ..., "released": [leg ids]}``; when the leg is no longer in
+    ``expected`` (another writer moved it first) nothing is written and ``{"moved": False, "current": <its
+    status now>}`` returns.
     """
     with transaction(db):
         cur = db.execute(
-            "UPDATE referral_legs SET status = ?, step = step + 1, decline_reason = coalesce(?, decline_reason), "
-            "value_baht = coalesce(?, value_baht), note = coalesce(?, note), updated_at = ? "
+            "UPDATE referral_legs SET status = ?, decline_reason = coalesce(?, decline_reason), "
+            "value_baht = coalesce(?, value_baht), note = coalesce(?, note), updated_at = ?, overdue = NULL, "
+            "accepted_at = CASE WHEN ? = 'accepted' THEN ? ELSE accepted_at END, "
+            "finished_at = CASE WHEN ? IN ('completed', 'closed_unresolved', 'declined') THEN ? ELSE finished_at END "
             "WHERE id = ? AND referral_id = ? AND status = ?",
-            [to, changes.get("decline_reason"), changes.get("value_baht"), changes.get("note"), at, leg_id,
-             referral_id, expected])
+            [to, changes.get("decline_reason"), changes.get("value_baht"), changes.get("note"), at, to, at, to, at,
+             leg_id, referral_id, expected])
         if cur.rowcount != 1:
             row = db.execute("SELECT status FROM referral_legs WHERE id = ?", [leg_id]).fetchone()
             return {"moved": False, "current": row[0] if row else None}
-        _insert_event(db, referral_id, leg_id, actor, at, expected, to, data)
-        status = _roll_up(db, referral_id, actor, at)
+        event = insert_event(db, referral_id, leg_id, actor, at, expected, to, data)
+        if to in ("declined", "completed"):
+            leg = db.execute("SELECT member_id, needs, step FROM referral_legs WHERE id = ?", [leg_id]).fetchone()
+            notify(db, recipient=desk_recipient(progress.referral_desk(db, referral_id)), kind=to,
+                   referral_id=referral_id, leg_id=leg_id, event_id=event,
+                   data={"member": leg[0], "needs": json.loads(leg[1]), "step": leg[2], **data}, at=at)
+        done = progress.refresh(db, referral_id, actor=actor, at=at)
         bump_data_version(db, "outcomes" if to in FINAL else "load")
-        return {"moved": True, "referral_status": status}
-
-
-def _roll_up(db, referral_id: int, actor: str, at: str) -> str:
-    """Recompute the referral's status from its legs; record an event when it changes."""
-    statuses = [r[0] for r in db.execute("SELECT status FROM referral_legs WHERE referral_id = ?", [referral_id])]
-    old = db.execute("SELECT status FROM referrals WHERE id = ?", [referral_id]).fetchone()[0]
-    new = referral_status(statuses)
-    db.execute("UPDATE referrals SET status = ?, updated_at = ? WHERE id = ?", [new, at, referral_id])
-    if new != old:
-        _insert_event(db, referral_id, None, actor, at, old, new, {"event": "status_rollup"})
-    return new
+        return {"moved": True, "referral_status": done["status"], "released": done["released"]}
 
 
 def add_replacement_legs(db, *, referral_id: int, replaces_leg_id: int, legs: list[dict], actor: str,
                          at: str) -> dict:
-    """Add legs that replace a declined leg, with their events and the roll-up, in one transaction.
+    """Add legs that replace a declined, withdrawn or unresolved leg (same plan step; waiting when their
+    prerequisites are not done yet), with their events, notifications and the roll-up, in one transaction.
 
     Returns ``{"added": [leg ids], "referral_status"}``, or ``{"added": [], "blocked_by": [...]}`` when
-    the leg is not declined any more or already has replacements (another writer came first).
+    the leg cannot be replaced any more or already has replacements (another writer came first).
     """
     with transaction(db):
-        row = db.execute("SELECT status FROM referral_legs WHERE id = ? AND referral_id = ?",
+        row = db.execute("SELECT status, step FROM referral_legs WHERE id = ? AND referral_id = ?",
                          [replaces_leg_id, referral_id]).fetchone()
         existing = replacements_of(db, replaces_leg_id)
-        if row is None or row[0] != "declined" or existing:
+        if row is None or row[0] not in lifecycle.REMATCHABLE or existing:
             return {"added": [], "blocked_by": existing, "current": row[0] if row else None}
-        added = [_insert_leg(db, referral_id, dict(leg, replaces_leg_id=replaces_leg_id), actor, at)
-                 for leg in legs]
-        status = _roll_up(db, referral_id, actor, at)
+        needs = progress.need_rows(db, referral_id)
+        done = {n["need"] for n in needs if lifecycle.is_done(n)}
+        prerequisites = {n["need"]: [p for p in n["prerequisites"] if p not in done] for n in needs}
+        added = [_insert_leg(db, referral_id, dict(leg, replaces_leg_id=replaces_leg_id, step=row[1]), actor, at,
+                             prerequisites) for leg in legs]
+        outcome = progress.refresh(db, referral_id, actor=actor, at=at)
         bump_data_version(db, "load")
-        return {"added": added, "referral_status": status}
+        return {"added": added, "referral_status": outcome["status"]}
 
 
 # -- list ----------------------------------------------------------------------------------------------

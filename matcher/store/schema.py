@@ -1,7 +1,9 @@
 """The versioned schema. ``MIGRATIONS[i]`` takes a database from version i to i + 1.
 
 A migration is a list of SQL statements run in one transaction together with the new version number, so
-a database is always at exactly one version. Add a migration; never edit a released one.
+a database is always at exactly one version. A step may also be a function of the database (a data
+migration); it reads and writes only the columns that exist at its version. Add a migration; never edit a
+released one.
 """
 
 from __future__ import annotations
@@ -125,11 +127,62 @@ MIGRATIONS: list[list[str]] = [
             id INTEGER PRIMARY KEY, name TEXT NOT NULL, version INTEGER NOT NULL, created_at TEXT NOT NULL,
             params TEXT NOT NULL, trained_on TEXT NOT NULL, metrics TEXT, UNIQUE (name, version))""",
     ],
-    # The member directory: an agency's public address and opening hours (hours in the canonical form of
+    # 5 -> 6: the member directory: an agency's public address and opening hours (hours in the canonical form of
     # matcher/hours.py, e.g. "Mo-Fr 08:30-16:30").
     [
         """ALTER TABLE agencies ADD COLUMN address TEXT""",
         """ALTER TABLE agencies ADD COLUMN hours TEXT""",
+    ],
+]
+
+
+def _recompute_referral_status(db) -> None:
+    """Data step of the referral-loop migration: each referral's needs and its true status."""
+    from .progress import recompute_all
+    recompute_all(db)
+
+
+MIGRATIONS += [
+    # 6 -> 7: the referral loop: each need's status, legs that wait for the plan's prerequisites (``step`` is
+    # the plan step), the times the KPIs and the overdue rules read, the public tracking code, the
+    # enterprise's satisfaction, notifications with their outbox of deliveries, and who wants which channel.
+    [
+        """CREATE TABLE referral_needs (
+            referral_id INTEGER NOT NULL REFERENCES referrals(id), need TEXT NOT NULL, position INTEGER NOT NULL,
+            step INTEGER NOT NULL DEFAULT 1, prerequisites TEXT NOT NULL DEFAULT '[]', status TEXT NOT NULL,
+            detail TEXT, leg_id INTEGER REFERENCES referral_legs(id), closed_reason TEXT, closed_note TEXT,
+            closed_by TEXT, closed_at TEXT, met_at TEXT, updated_at TEXT, PRIMARY KEY (referral_id, need))""",
+        """CREATE INDEX idx_referral_needs_status ON referral_needs(status)""",
+        """CREATE INDEX idx_events_leg ON referral_events(leg_id)""",
+        """ALTER TABLE referral_legs ADD COLUMN sent_at TEXT""",
+        """ALTER TABLE referral_legs ADD COLUMN accepted_at TEXT""",
+        """ALTER TABLE referral_legs ADD COLUMN finished_at TEXT""",
+        """ALTER TABLE referral_legs ADD COLUMN overdue TEXT""",
+        """ALTER TABLE referrals ADD COLUMN tracking_code TEXT""",
+        """ALTER TABLE referrals ADD COLUMN satisfaction INTEGER CHECK (satisfaction IS NULL OR satisfaction BETWEEN 1 AND 5)""",
+        """ALTER TABLE referrals ADD COLUMN satisfaction_note TEXT""",
+        """ALTER TABLE referrals ADD COLUMN satisfaction_at TEXT""",
+        """CREATE TABLE notification_settings (
+            recipient TEXT PRIMARY KEY, email TEXT, webhook_url TEXT, webhook_secret TEXT,
+            channels TEXT NOT NULL DEFAULT '[]', language TEXT NOT NULL DEFAULT 'th' CHECK (language IN ('th', 'en')),
+            updated_at TEXT NOT NULL)""",
+        """CREATE TABLE notifications (
+            id INTEGER PRIMARY KEY, recipient TEXT NOT NULL, kind TEXT NOT NULL,
+            referral_id INTEGER NOT NULL REFERENCES referrals(id), leg_id INTEGER REFERENCES referral_legs(id),
+            event_id INTEGER REFERENCES referral_events(id), data TEXT, created_at TEXT NOT NULL, read_at TEXT)""",
+        """CREATE INDEX idx_notifications_recipient ON notifications(recipient, read_at)""",
+        """CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY, delivery_id TEXT NOT NULL UNIQUE,
+            notification_id INTEGER NOT NULL REFERENCES notifications(id),
+            channel TEXT NOT NULL CHECK (channel IN ('email', 'webhook')),
+            status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'dead')),
+            attempts INTEGER NOT NULL DEFAULT 0, created_ts REAL NOT NULL, next_attempt_ts REAL NOT NULL,
+            claimed_until_ts REAL, last_error TEXT, delivered_ts REAL)""",
+        """CREATE INDEX idx_outbox_due ON outbox(status, next_attempt_ts)""",
+        """UPDATE referral_legs SET step = 1""",  # every leg so far was sent at once: the plan's first step
+        """UPDATE referrals SET tracking_code = upper(hex(randomblob(8)))""",
+        """CREATE UNIQUE INDEX idx_referrals_tracking ON referrals(tracking_code)""",
+        _recompute_referral_status,
     ],
 ]
 

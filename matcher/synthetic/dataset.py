@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from matcher.reference import Reference
-from matcher.store import directory, history, is_seeded, open_db, transaction
+from matcher.store import directory, history, is_seeded, open_db, progress, transaction
 from matcher.synthetic import budgets, demo
 
 DEMO_NOTE = ("SYNTHETIC demo network: fictitious agencies, consultants, enterprises and referrals shaped by the "
@@ -24,6 +24,8 @@ def seed_demo(db, ref: Reference, *, seed: int = demo.DEMO_SEED, scale: str = "d
     directory.insert_enterprises(db, rows["enterprises"])
     history.write_history(db, cases=rows["cases"], referrals=rows["referrals"], legs=rows["legs"],
                           events=rows["events"], truth=rows["truth"])
+    with transaction(db):
+        progress.recompute_all(db)  # each referral's needs, their statuses and tracking codes
     budgets.seed_synthetic_budgets(db)  # the synthetic programme budget (KPIs: value per baht)
     directory.set_dataset_info(db, name=f"rismep-{scale}-synthetic", synthetic=True, seed=seed, scale=scale,
                                note=DEMO_NOTE)

@@ -389,13 +389,20 @@ def history(gen: _Generator, members, offerings, enterprises, *, open_referrals:
                              "needs": _json(needs), "text": None, "desk": desk,
                              "created_at": sent.isoformat(timespec="seconds")})
         out["referrals"].append({"id": ref_id, "case_id": ref_id, "enterprise_id": ent["id"],
-                                 "status": lifecycle.referral_status(statuses), "desk": desk,
+                                 "status": _status(needs, legs, statuses), "desk": desk,
                                  "created_by": desk, "consent_given": 1, "consent_by": ent["contact_name"],
                                  "consent_at": sent.isoformat(timespec="seconds"),
                                  "consent_scope": "share_contact_with_bundle_members",
                                  "created_at": sent.isoformat(timespec="seconds"),
                                  "updated_at": last.isoformat(timespec="seconds")})
     return out
+
+
+def _status(needs, legs, statuses) -> str:
+    """The case's status from its needs and its legs' outcomes (every leg was sent at once)."""
+    rows = [{"id": i, "needs": cats, "status": status} for i, ((_, cats, *_), status) in
+            enumerate(zip(legs, statuses))]
+    return lifecycle.roll_up([{"need": n} for n in needs], rows)[1]
 
 
 def _outcome(gen, p, load, dist, cats, is_open):

@@ -22,13 +22,14 @@ log = logging.getLogger(__name__)
 HOME_BY_ROLE = {"desk": "desk.new_case", "admin": "desk.new_case", "member": "desk.inbox",
                 "analyst": "desk.dashboard"}
 NAV_BY_ROLE = {
-    "desk": ("new_case", "referrals", "directory"),
-    "member": ("inbox", "directory"),
+    "desk": ("new_case", "referrals", "queue", "notifications", "directory"),
+    "member": ("inbox", "notifications", "directory"),
     "analyst": ("dashboard", "directory"),
-    "admin": ("new_case", "referrals", "inbox", "dashboard", "directory"),
+    "admin": ("new_case", "referrals", "queue", "inbox", "dashboard", "directory"),
 }
 NAV_ITEMS = {"new_case": ("desk.new_case", "nav_new_case"), "referrals": ("desk.referrals", "nav_referrals"),
              "inbox": ("desk.inbox", "nav_inbox"), "dashboard": ("desk.dashboard", "nav_dashboard"),
+             "queue": ("desk.queue", "nav_queue"), "notifications": ("desk.notifications", "nav_notifications"),
              "directory": ("desk.directory", "nav_directory")}
 
 
@@ -83,8 +84,21 @@ def is_synthetic() -> bool:
 def nav_items(user) -> list[dict]:
     if not user:
         return []
-    return [{"url": url_for(NAV_ITEMS[k][0]), "label": i18n.t(NAV_ITEMS[k][1]), "endpoint": NAV_ITEMS[k][0]}
+    unread = _unread(user)
+    return [{"url": url_for(NAV_ITEMS[k][0]), "label": i18n.t(NAV_ITEMS[k][1]), "endpoint": NAV_ITEMS[k][0],
+             "count": unread if k == "notifications" else None}
             for k in NAV_BY_ROLE[user["role"]]]
+
+
+def _unread(user) -> int | None:
+    """The account's unread notifications (desk and member accounts), for the menu's marker."""
+    if user["role"] not in ("desk", "member"):
+        return None
+    from . import services
+    try:
+        return services.unread(current_principal())
+    except RismepError:
+        return None
 
 
 def template_context() -> dict:
@@ -92,6 +106,7 @@ def template_context() -> dict:
     return {
         "t": i18n.t, "lang": i18n.current_language(), "localized": i18n.localized,
         "status_label": i18n.status_label, "reason_label": i18n.reason_label, "user": user,
+        "detail_label": i18n.detail_label, "close_reason_label": i18n.close_reason_label,
         "role_label": (lambda role: i18n.t(i18n.ROLE_KEYS[role])), "nav": nav_items(user),
         "synthetic": is_synthetic(), "csrf_field": csrf.csrf_field,
         "category_label": category_label, "province_name": province_name, "both_languages": both_languages,

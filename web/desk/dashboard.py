@@ -65,7 +65,19 @@ def kpi_rows(kpi: dict) -> list[dict]:
          _met(kpi.get("multi_agency_referrals"), 72), "kpi-multi"),
         (("สัดส่วนการส่งต่อหลายหน่วยงาน", "Multi-agency share"), pct(kpi.get("multi_agency_share")), None, None,
          "kpi-multi-share"),
-        (("อัตราความสำเร็จ", "Completion rate"), pct(kpi.get("completion_rate")), None, None, "kpi-completion"),
+        (("อัตราความสำเร็จ (ส่วนงาน)", "Completion rate (legs)"), pct(kpi.get("completion_rate")), None, None,
+         "kpi-completion"),
+        (("ความต้องการที่ได้รับการแก้ไข", "Needs met"),
+         f"{num(kpi.get('needs_met'))} / {num(kpi.get('needs'))} ({pct(kpi.get('needs_met_share'))})", None, None,
+         "kpi-needs-met"),
+        (("เรื่องที่สำเร็จครบทุกความต้องการ", "Cases with every need met"),
+         f"{num(kpi.get('completed_referrals'))} / {num(kpi.get('closed_referrals'))}", None, None, "kpi-fully-met"),
+        (("วันจนรับเรื่อง (มัธยฐาน / 90%)", "Days to accept (p50 / p90)"), _days(kpi.get("time_to_accept_days")),
+         None, None, "kpi-accept-days"),
+        (("วันจนสำเร็จทั้งเรื่อง (มัธยฐาน / 90%)", "Days to complete a case (p50 / p90)"),
+         _days(kpi.get("time_to_complete_days")), None, None, "kpi-complete-days"),
+        (("ความพึงพอใจของผู้ประกอบการ (เต็ม 5)", "Enterprise satisfaction (out of 5)"),
+         _satisfaction(kpi.get("satisfaction"), th), None, None, "kpi-satisfaction"),
         (("มูลค่าต่องบประมาณ 1 บาท", "Value per baht of budget"),
          "-" if kpi.get("value_per_baht") is None else f"{kpi['value_per_baht']:.2f}", "5.4",
          _met(kpi.get("value_per_baht"), 70 / 13), "kpi-value-per-baht"),
@@ -77,6 +89,19 @@ def kpi_rows(kpi: dict) -> list[dict]:
                      num(t.get("target")), t.get("met"), f"kpi-provinces-{t['year']}"))
     return [{"label": label[0] if th else label[1], "value": value, "target": target or "-", "met": met, "id": key}
             for label, value, target, met, key in rows]
+
+
+def _days(figures) -> str:
+    if not figures or figures.get("p50") is None:
+        return "-"
+    return f"{figures['p50']:.1f} / {figures['p90']:.1f}"
+
+
+def _satisfaction(figures, th: bool) -> str:
+    if not figures or not figures.get("responses"):
+        return "-"
+    answers = f"{figures['responses']:,} เรื่องที่ตอบ" if th else f"{figures['responses']:,} answers"
+    return f"{figures['mean']:.2f} ({answers})"
 
 
 def _met(value, target):

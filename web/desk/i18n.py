@@ -216,6 +216,90 @@ STRINGS: dict[str, tuple[str, str]] = {
     "status_filter": ("กรองตามสถานะ", "Filter by status"),
     "all": ("ทั้งหมด", "All"),
     "filter": ("กรอง", "Filter"),
+    # follow-up: needs, plan, queue, notifications, slip, tracking, satisfaction
+    "nav_queue": ("งานที่ต้องดำเนินการ", "Needs action"),
+    "nav_notifications": ("การแจ้งเตือน", "Notifications"),
+    "unread_label": ("ยังไม่ได้อ่าน {n} รายการ", "{n} unread"),
+    "needs_status": ("สถานะความต้องการ", "Status of each need"),
+    "plan_title": ("แผนการส่งต่อและหน่วยงานในเรื่องนี้", "The plan and the organisations on this case"),
+    "plan_step_waits": ("รอขั้นก่อนหน้า: {needs}", "Waits for: {needs}"),
+    "step_of_plan": ("ขั้นที่ {n} ของแผน", "Step {n} of the plan"),
+    "your_leg_waits": ("งานนี้จะถึงคิวเมื่อขั้นก่อนหน้าเสร็จ ระบบจะแจ้งท่านอีกครั้ง",
+                       "This work starts when the earlier steps are done; you will be told."),
+    "organisation": ("หน่วยงาน", "Organisation"),
+    "phone": ("โทรศัพท์", "Phone"),
+    "address": ("ที่อยู่", "Address"),
+    "contact_via_desk": ("ติดต่อผ่านศูนย์บริการ", "contact through the desk"),
+    "unmet_list": ("ความต้องการที่ยังไม่ได้รับการแก้ไข: {needs}", "Needs not met: {needs}"),
+    "close_need": ("ปิดความต้องการนี้", "Close this need"),
+    "close_reason": ("เหตุผลที่ปิด", "Reason for closing"),
+    "close_need_button": ("ปิดความต้องการ", "Close the need"),
+    "reopen_need": ("เปิดความต้องการอีกครั้ง", "Re-open the need"),
+    "need_closed": ("ปิดความต้องการแล้ว: {need}", "Need closed: {need}"),
+    "need_reopened": ("เปิดความต้องการอีกครั้งแล้ว: {need}", "Need re-opened: {need}"),
+    "err_close_reason": ("กรุณาเลือกเหตุผลที่ปิดความต้องการ", "Pick a reason for closing the need."),
+    "satisfaction_title": ("ความพึงพอใจของผู้ประกอบการ", "The enterprise's satisfaction"),
+    "satisfaction_score": ("คะแนนความพึงพอใจ (1 = ไม่พอใจมาก, 5 = พอใจมาก)",
+                           "Satisfaction (1 = very dissatisfied, 5 = very satisfied)"),
+    "satisfaction_note": ("ความเห็นของผู้ประกอบการ", "What the enterprise said"),
+    "satisfaction_save": ("บันทึกความพึงพอใจ", "Save the satisfaction"),
+    "satisfaction_saved": ("บันทึกความพึงพอใจแล้ว", "Satisfaction saved."),
+    "satisfaction_recorded": ("คะแนน {score} จาก 5", "{score} out of 5"),
+    "err_score": ("กรุณาเลือกคะแนน 1 ถึง 5", "Pick a score from 1 to 5."),
+    "print_slip": ("พิมพ์ใบส่งต่อบริการ", "Print the referral slip"),
+    "tracking_code": ("รหัสติดตามเรื่อง", "Tracking code"),
+    "queue_title": ("งานที่ต้องดำเนินการ", "Needs action"),
+    "queue_help": ("ความต้องการที่ต้องให้ศูนย์บริการดำเนินการ เรียงจากเรื่องที่ค้างนานที่สุด",
+                   "Needs the desk must act on, oldest first."),
+    "queue_rematch": ("ถูกปฏิเสธหรือปิดโดยไม่สำเร็จ ต้องหาสมาชิกรายใหม่", "Declined or unresolved: re-match"),
+    "queue_not_accepted": ("ยังไม่รับเรื่องภายใน 3 วันทำการ", "Not accepted within 3 working days"),
+    "queue_past_due": ("เกินระยะเวลาที่คาดไว้", "Past the expected duration"),
+    "queue_unassigned": ("ยังไม่มีผู้ให้บริการ หรือติดขั้นก่อนหน้าที่ถูกปิด", "No member yet, or blocked by a closed step"),
+    "queue_empty": ("ไม่มีงานค้างในกลุ่มนี้", "Nothing here."),
+    "deadline": ("กำหนด", "Due"),
+    "since": ("ตั้งแต่", "Since"),
+    "notifications_title": ("การแจ้งเตือน", "Notifications"),
+    "mark_all_read": ("ทำเครื่องหมายว่าอ่านแล้วทั้งหมด", "Mark all as read"),
+    "marked_read": ("อ่านแล้ว {n} รายการ", "{n} marked as read."),
+    "new": ("ใหม่", "new"),
+    "no_notifications": ("ยังไม่มีการแจ้งเตือน", "No notifications yet."),
+    "settings_title": ("ตั้งค่าการแจ้งเตือน", "Notification settings"),
+    "settings_help": ("เลือกช่องทางที่ต้องการรับแจ้งเมื่อมีงานใหม่ งานถึงคิว ถูกปฏิเสธ เกินกำหนด หรือเสร็จแล้ว",
+                      "Choose how to hear of new work, work ready to start, declines, overdue work and completions."),
+    "channel_email": ("อีเมล", "E-mail"),
+    "channel_webhook": ("เว็บฮุก (ระบบของหน่วยงาน)", "Webhook (your own system)"),
+    "webhook_url": ("ที่อยู่เว็บฮุก (URL)", "Webhook URL"),
+    "language_label": ("ภาษาของข้อความ", "Language of the messages"),
+    "settings_save": ("บันทึกการตั้งค่า", "Save the settings"),
+    "settings_saved": ("บันทึกการตั้งค่าแล้ว", "Settings saved."),
+    "webhook_secret_once": ("รหัสลับสำหรับตรวจลายเซ็นเว็บฮุก (แสดงครั้งเดียว เก็บไว้ให้ดี): {secret}",
+                            "Webhook signing secret (shown once; keep it safe): {secret}"),
+    "kind_new_leg": ("มีงานส่งต่อใหม่", "New work"),
+    "kind_leg_ready": ("งานถึงคิวแล้ว", "Work ready to start"),
+    "kind_declined": ("สมาชิกปฏิเสธงาน", "A member declined"),
+    "kind_completed": ("งานส่วนหนึ่งเสร็จแล้ว", "A part was completed"),
+    "kind_overdue": ("งานเกินกำหนด", "Overdue"),
+    "kind_withdrawn": ("ศูนย์บริการยกเลิกงาน", "Work withdrawn by the desk"),
+    "slip_title": ("ใบส่งต่อบริการ", "Referral slip"),
+    "slip_subtitle": ("เครือข่ายส่งเสริม SME (RISMEP)", "RISMEP SME support network"),
+    "slip_intro": ("ศูนย์บริการได้ส่งต่อเรื่องของท่านให้หน่วยงานตามลำดับขั้นด้านล่าง หน่วยงานจะติดต่อท่าน "
+                   "ขั้นถัดไปจะเริ่มเมื่อขั้นก่อนหน้าเสร็จ",
+                   "The desk has referred your case to the organisations below, step by step. They will contact "
+                   "you; each step starts when the one before it is done."),
+    "step_col": ("ขั้น", "Step"),
+    "slip_bring": ("สิ่งที่ควรเตรียมไป", "What to bring"),
+    "slip_track": ("ติดตามสถานะเรื่องได้ที่ {url} ด้วยรหัสติดตามด้านล่าง", "Follow your case at {url} with the "
+                   "tracking code below"),
+    "slip_printed": ("พิมพ์เมื่อ", "Printed"),
+    "slip_desk": ("ศูนย์บริการที่ส่งต่อ", "Referring desk"),
+    "track_title": ("ติดตามสถานะการส่งต่อ", "Track a referral"),
+    "track_help": ("กรอกรหัสติดตาม 16 ตัวอักษรที่พิมพ์อยู่บนใบส่งต่อบริการ", "Type the 16-character tracking code "
+                   "printed on the referral slip."),
+    "track_button": ("ดูสถานะ", "Show the status"),
+    "track_none": ("ไม่พบรหัสติดตามนี้ กรุณาตรวจสอบรหัสบนใบส่งต่ออีกครั้ง", "No referral has this tracking code; "
+                   "check the code on the slip."),
+    "track_case_status": ("สถานะของเรื่อง", "Status of the case"),
+    "track_updated": ("ปรับปรุงล่าสุด", "Last updated"),
     # dashboard
     "dashboard_title": ("แดชบอร์ดเครือข่าย", "Network dashboard"),
     "kpis": ("ตัวชี้วัดเทียบเป้าหมาย", "KPIs against targets"),
@@ -246,8 +330,34 @@ STATUS = {
     "in_progress": ("กำลังดำเนินการ", "in progress"),
     "completed": ("สำเร็จ", "completed"),
     "closed_unresolved": ("ปิดโดยไม่สำเร็จ", "closed unresolved"),
-    "partially_completed": ("สำเร็จบางส่วน", "partially completed"),
+    "waiting": ("รอขั้นก่อนหน้า", "waiting for an earlier step"),
+    "withdrawn": ("ยกเลิกโดยศูนย์บริการ", "withdrawn by the desk"),
+    "needs_action": ("ต้องดำเนินการ", "needs action"),
+    "closed_partly_met": ("ปิดเรื่องแล้ว แก้ไขได้บางส่วน", "closed, partly met"),
+    "closed_unmet": ("ปิดแล้ว ไม่สำเร็จ", "closed, not met"),
+    "met": ("สำเร็จแล้ว", "met"),
     "rematched": ("ส่งต่อใหม่", "re-matched"),
+}
+
+NEED_DETAILS = {
+    "declined": ("สมาชิกปฏิเสธ", "declined by the member"),
+    "closed_unresolved": ("สมาชิกปิดงานโดยไม่สำเร็จ", "closed unresolved by the member"),
+    "withdrawn": ("ศูนย์บริการยกเลิกงาน", "withdrawn"),
+    "not_accepted": ("ยังไม่รับเรื่องภายใน 3 วันทำการ", "not accepted within 3 working days"),
+    "past_due": ("เกินระยะเวลาที่คาดไว้", "past its expected duration"),
+    "unassigned": ("ยังไม่มีผู้ให้บริการ", "no member yet"),
+    "blocked": ("ขั้นก่อนหน้าถูกปิดโดยไม่สำเร็จ", "an earlier step was closed unmet"),
+    "sent": ("รอสมาชิกรับเรื่อง", "waiting for the member to accept"),
+    "accepted": ("สมาชิกรับเรื่องแล้ว", "accepted"),
+    "in_progress": ("กำลังดำเนินการ", "in progress"),
+}
+
+CLOSE_REASONS = {
+    "enterprise_withdrew": ("ผู้ประกอบการขอยกเลิก", "the enterprise withdrew"),
+    "met_elsewhere": ("ผู้ประกอบการได้รับบริการจากที่อื่นแล้ว", "met elsewhere"),
+    "no_provider": ("ไม่มีผู้ให้บริการในเครือข่าย", "no provider in the network"),
+    "not_needed": ("ไม่จำเป็นแล้ว", "no longer needed"),
+    "other": ("อื่นๆ", "other"),
 }
 
 DECLINE_REASONS = {
@@ -321,6 +431,18 @@ def format_when(value) -> str:
 
 def status_label(status: str) -> str:
     return pick(STATUS[status]) if status in STATUS else status
+
+
+def detail_label(code: str | None) -> str:
+    """Why a need is where it is (its leg's state, the overdue kind, or the desk's closing reason)."""
+    if not code:
+        return ""
+    pair = NEED_DETAILS.get(code) or CLOSE_REASONS.get(code)
+    return pick(pair) if pair else code
+
+
+def close_reason_label(code: str) -> str:
+    return pick(CLOSE_REASONS[code]) if code in CLOSE_REASONS else code
 
 
 def reason_label(code: str) -> str:

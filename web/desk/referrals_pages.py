@@ -6,11 +6,13 @@ from __future__ import annotations
 from flask import flash, redirect, request, url_for
 
 from matcher.errors import RismepError
-from matcher.lifecycle import DECLINE_REASONS, REFERRAL_STATUSES, TRANSITIONS
+from matcher.lifecycle import CLOSE_REASONS, DECLINE_REASONS, REFERRAL_STATUSES, REMATCHABLE, TRANSITIONS
+from matcher.referrals.followup import format_tracking_code
 from web.context import get_snapshot
 
 from . import bp, i18n, services
 from .common import current_principal, page, requires
+from .followup_views import can_record_satisfaction, need_rows, plan_rows, unmet_text, waits_text
 from .views import bundle_views
 
 ACTIONS = {"accepted": "accept", "declined": "decline", "in_progress": "start", "completed": "complete",
@@ -51,18 +53,31 @@ def member_name(member_id: str) -> str:
 @requires("desk", "member")
 def referral(referral_id):
     """One referral: its legs with status, what this account may do next, the timeline of events."""
-    return _render_referral(referral_id)
+    return render_referral(referral_id)
 
 
-def _render_referral(referral_id: int, *, error: str | None = None, error_leg=None, status: int = 200):
+def render_referral(referral_id: int, *, error: str | None = None, error_leg=None, error_need=None,
+                    status: int = 200):
+    """The referral page: the case, each need's status, the plan with the organisations on it, the legs
+    this account may act on, the satisfaction once closed, and the timeline. Opening it marks this
+    account's notifications of the referral read."""
     principal = current_principal()
     view = services.get_referral(referral_id, principal)
     events = services.referral_events(referral_id, principal)
     replaced = {leg.get("replaces_leg_id") for leg in view["legs"] if leg.get("replaces_leg_id")}
-    legs = [dict(leg, name=member_name(leg["member"]), next=_next_actions(principal, leg),
-                 can_rematch=_can_rematch(principal, leg, replaced)) for leg in view["legs"]]
+    own = [leg for leg in view["legs"] if principal["role"] != "member" or leg["member"] == principal.get("member_id")]
+    legs = [dict(leg, name=member_name(leg["member"]), next=_next_actions(principal, leg), waits=waits_text(leg),
+                 can_rematch=_can_rematch(principal, leg, replaced)) for leg in own]
+    can_close = principal["role"] in ("desk", "admin")
+    services.mark_read(principal, referral_id)
     return page("desk/referral.html", status, referral=view, legs=legs, events=events, error=error,
-                error_leg=error_leg, reasons=DECLINE_REASONS, member_name=member_name)
+                error_leg=error_leg, error_need=error_need, reasons=DECLINE_REASONS, member_name=member_name,
+                needs=need_rows(view, can_close), close_reasons=CLOSE_REASONS, unmet=unmet_text(view),
+                plan=plan_rows(view, services.organisations([leg["member"] for leg in view["legs"]]), principal),
+                can_satisfaction=can_record_satisfaction(principal, view), can_print=can_close,
+                tracking_code=format_tracking_code(view.get("tracking_code")))
+
+
 
 
 def _next_actions(principal: dict, leg: dict) -> list[str]:
@@ -71,7 +86,7 @@ def _next_actions(principal: dict, leg: dict) -> list[str]:
 
 
 def _can_rematch(principal: dict, leg: dict, replaced: set) -> bool:
-    return principal["role"] in ("desk", "admin") and leg["status"] == "declined" and leg["id"] not in replaced
+    return principal["role"] in ("desk", "admin") and leg["status"] in REMATCHABLE and leg["id"] not in replaced
 
 
 @bp.post("/desk/referrals/<int:referral_id>/legs/<int:leg_id>")
@@ -81,23 +96,23 @@ def move_leg(referral_id, leg_id):
     form = request.form
     to = form.get("status", "")
     if to not in ACTIONS:
-        return _render_referral(referral_id, error=i18n.t("err_action", value=to), error_leg=leg_id, status=422)
+        return render_referral(referral_id, error=i18n.t("err_action", value=to), error_leg=leg_id, status=422)
     change = {"status": to, "note": form.get("note", "").strip() or None}
     if to == "declined":
         change["reason"] = form.get("reason") or None
         if change["reason"] not in DECLINE_REASONS:
-            return _render_referral(referral_id, error=i18n.t("err_reason"), error_leg=leg_id, status=422)
+            return render_referral(referral_id, error=i18n.t("err_reason"), error_leg=leg_id, status=422)
     if to == "completed":
         value = parse_baht(form.get("value_baht", ""))
         if value is None:
-            return _render_referral(referral_id, error=i18n.t("err_value"), error_leg=leg_id, status=422)
+            return render_referral(referral_id, error=i18n.t("err_value"), error_leg=leg_id, status=422)
         change["value_baht"] = value
     try:
         services.update_leg(referral_id, leg_id, change, current_principal())
     except RismepError as error:
         if error.status == 404:
             raise
-        return _render_referral(referral_id, error=i18n.message(error), error_leg=leg_id, status=error.status)
+        return render_referral(referral_id, error=i18n.message(error), error_leg=leg_id, status=error.status)
     flash(i18n.t("leg_updated", status=i18n.status_label(to)), "success")
     return redirect(url_for("desk.referral", referral_id=referral_id) + f"#leg-{leg_id}")
 
@@ -132,6 +147,6 @@ def rematch_send(referral_id, leg_id):
     except RismepError as error:
         if error.status == 404:
             raise
-        return _render_referral(referral_id, error=i18n.message(error), error_leg=leg_id, status=error.status)
+        return render_referral(referral_id, error=i18n.message(error), error_leg=leg_id, status=error.status)
     flash(i18n.t("rematched"), "success")
     return redirect(url_for("desk.referral", referral_id=referral_id))

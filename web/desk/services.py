@@ -9,7 +9,9 @@ from __future__ import annotations
 from matcher.analysis import kpis as kpi
 from matcher.analysis import network, report
 from matcher.engine import matching
+from matcher.notifications import inbox
 from matcher.referrals import service as referrals
+from matcher.store import referrals as referral_store
 from web.context import engine, get_db, get_reference, get_snapshot
 
 # -- intake --------------------------------------------------------------------------------------------
@@ -49,6 +51,20 @@ def list_referrals(principal: dict, filters: dict) -> dict:
 
 def rematch(referral_id: int, body: dict, principal: dict) -> dict:
     return referrals.rematch(get_db(), get_snapshot(), referral_id, body, principal)
+
+
+def organisations(member_ids) -> dict:
+    """Public facts of the members on a case (name, type, address and phone of agencies)."""
+    return referral_store.organisations(get_db(), member_ids)
+
+
+def mark_read(principal: dict, referral_id: int) -> None:
+    if principal["role"] in ("desk", "member"):
+        inbox.mark_read(get_db(), principal, referral_id)
+
+
+def unread(principal: dict) -> int:
+    return inbox.unread(get_db(), principal)
 
 
 # -- analysis ------------------------------------------------------------------------------------------
