@@ -34,6 +34,10 @@ SETTINGS = {
     "API_KEY_LIMIT": (6000, "requests per API key and address per minute (per worker)"),
     "INTAKE_MODEL": (str(DATA_DIR / "models" / "intake.joblib"),
                      "intake classifier file; trained from data/intake/ and saved here on first use if absent"),
+    "POOL_PER_NEED": ("8,6,6,4,3,3,3,3", "match: members kept per need in the candidate pool, for cases of "
+                                         "1, 2, ... 8 needs"),
+    "POOL_MULTI": (8, "match: members kept in the pool as the best takers of groups of needs"),
+    "POOL_PARTNERS": (3, "match: past partners of the leading members kept in the pool"),
 }
 
 
@@ -75,7 +79,7 @@ def create_app(test_config: dict | None = None) -> APIFlask:
     prepare_database(app.config["DATABASE"])
     config = EngineConfig.from_settings(app.config)
     ref = load_reference(config.data_dir)
-    app.extensions["rismep"] = Engine(config=config, ref=ref, snapshots=SnapshotCache(ref))
+    app.extensions["rismep"] = Engine(config=config, ref=ref, snapshots=SnapshotCache(ref, config.search))
     app.json.ensure_ascii = False
     app.json.sort_keys = False
 

@@ -125,6 +125,12 @@ MIGRATIONS: list[list[str]] = [
             id INTEGER PRIMARY KEY, name TEXT NOT NULL, version INTEGER NOT NULL, created_at TEXT NOT NULL,
             params TEXT NOT NULL, trained_on TEXT NOT NULL, metrics TEXT, UNIQUE (name, version))""",
     ],
+    # Recommendations measured on true outcomes: the synthetic generator's hidden quality of each member
+    # (read only by the engine's evaluation against the truth, never by the engine).
+    [
+        """CREATE TABLE demo_truth_members (
+            member_id TEXT PRIMARY KEY REFERENCES members(id), quality REAL NOT NULL)""",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

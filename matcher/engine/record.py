@@ -1,0 +1,66 @@
+"""A member's record measured against what was expected of it: for every leg it accepted and finished, the
+outcome minus a reference chance computed from the directory alone (``features.reference_chance``), so that
+a member who took hard legs (far away, outside its speciality) is not mistaken for a weak one. Declined legs
+do not count: a decline says nothing of how the member works (load and distance, which drive declines, are
+features of their own). The engine reads the sums per member (the snapshot); training reads them as they
+stood when each leg was sent.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from matcher.engine import features as F
+
+FINAL = ("completed", "closed_unresolved", "declined")
+WORKED = ("completed", "closed_unresolved")  # finished legs the member accepted and worked on
+
+
+def usable(snapshot, legs: list[dict]) -> tuple[list[dict], list[list[int]]]:
+    """Legs of known members and provinces with at least one known need, and their needs' category indices."""
+    out, needs = [], []
+    members, provinces, categories = snapshot.member_index, snapshot.province_index, snapshot.category_index
+    for g in legs:
+        if g["member_id"] not in members or g.get("case_province") not in provinces:
+            continue
+        raw = json.loads(g["needs"]) if isinstance(g["needs"], str) else g["needs"]
+        known = [categories[n] for n in dict.fromkeys(raw) if n in categories]
+        if known:
+            out.append(g)
+            needs.append(known)
+    return out, needs
+
+
+def leg_arrays(snapshot, legs: list[dict], needs: list[list[int]]) -> dict:
+    """Member index, needs, case province, sector fit, reference chance and outcome of each usable leg."""
+    member = np.array([snapshot.member_index[g["member_id"]] for g in legs], dtype=np.int64)
+    province = np.array([snapshot.province_index[g["case_province"]] for g in legs], dtype=np.int64)
+    sectors = snapshot.members
+    fit = np.array([bool({g.get("sector"), g.get("cluster_sector")} & sectors[m]["sectors"])
+                    for g, m in zip(legs, member.tolist())], dtype=bool)
+    status = np.array([g["status"] for g in legs])
+    count = np.array([len(n) for n in needs], dtype=np.int64)
+    leg_of = np.repeat(np.arange(len(legs)), count)
+    cat = np.fromiter((c for ns in needs for c in ns), dtype=np.int64, count=int(count.sum()))
+    spec = np.bincount(leg_of, weights=snapshot.specialisation[member[leg_of], cat], minlength=len(legs)) / count
+    dist = snapshot.province_distance[province, snapshot.member_province[member]]
+    return {"member": member, "needs": needs, "count": count, "leg_of": leg_of, "category": cat,
+            "province": province, "fit": fit, "reference": F.reference_chance(spec, dist, fit),
+            "final": np.isin(status, FINAL), "completed": status == "completed", "status": status,
+            "worked": np.isin(status, WORKED)}
+
+
+def member_record(snapshot, legs: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """(excess, information) per member over the legs it accepted and finished: sum of (completed -
+    reference) and of reference * (1 - reference)."""
+    M = snapshot.number_of_members
+    legs, needs = usable(snapshot, legs)
+    if not legs:
+        return np.zeros(M), np.zeros(M)
+    a = leg_arrays(snapshot, legs, needs)
+    done, p, m = a["worked"], a["reference"], a["member"]
+    excess = np.bincount(m[done], weights=(a["completed"] - p)[done], minlength=M)
+    information = np.bincount(m[done], weights=(p * (1 - p))[done], minlength=M)
+    return excess, information
