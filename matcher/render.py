@@ -72,7 +72,7 @@ def reason_text(reason: Reason, ref, lang: str) -> str:
     if code == "joint_work":
         n = p["referrals"]
         if th:
-            return f"เคยทำงานร่วมกับ {p['with']}{' ซึ่งรับงานในเรื่องนี้อยู่แล้ว' if p['on_case'] else ''} มาแล้ว {n} เรื่อง"
+            return f"เคยทำงานร่วมกับ {p['with']}{' (ซึ่งรับงานในเรื่องนี้อยู่แล้ว)' if p['on_case'] else ''} มาแล้ว {n} เรื่อง"
         return (f"worked with {p['with']}{' (already on the case)' if p['on_case'] else ''} on {n} past "
                 f"{_plural(n, 'referral', 'referrals')}")
     if code == "no_joint_work":

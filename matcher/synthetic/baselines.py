@@ -11,7 +11,8 @@ that know the hidden truth. Each returns an assignment: the member index of each
 - ``historical_choice``: how the generator's desks chose (near and specialised members, past partners
   preferred), drawn at random;
 - ``best_in_pool`` and ``best_in_network``: the bundle with the highest true chance among every assignment
-  of the engine's pool, and of a wider pool chosen by the truth itself (plus the engine's pool).
+  of the engine's pool, and of a wider pool: the one the truth itself would choose, plus the engine's pool
+  and every member any method chose (so that no method can beat it).
 """
 
 from __future__ import annotations
@@ -162,6 +163,7 @@ def truth_pool(world, case, allowed: np.ndarray, per_need: int = 8, per_group: i
 
 
 def best_in_network(world, case, allowed: np.ndarray, pool: list[int], **load) -> np.ndarray:
-    """The best assignment over the truth's own pool and the engine's pool together."""
+    """The best assignment over the truth's own pool and ``pool`` (the engine's, with the members the other
+    methods chose) together."""
     members = np.array(sorted(truth_pool(world, case, allowed, **load) | set(pool)))
     return best_of(world, case, [members[allowed[members, j]] for j in range(len(case.needs))], **load)[0]

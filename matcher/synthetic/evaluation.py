@@ -75,9 +75,10 @@ def evaluate_case(snapshot, world: World, case: Case, rng) -> dict | None:
         "greedy set cover": baselines.greedy_cover(space.logits, space.rows),
         "RarestFirst": baselines.rarest_first(snapshot, space.logits, space.rows, pool),
         "historical member choice": baselines.historical_choice(snapshot, world, case, allowed, rng),
-        "oracle within the pool": baselines.best_in_pool(world, case, allowed, pool),
-        "oracle network-wide": baselines.best_in_network(world, case, allowed, pool),
     }
+    chosen = set(shown.ravel().tolist()) | {int(m) for a in choices.values() if a is not None for m in a}
+    choices["oracle within the pool"] = baselines.best_in_pool(world, case, allowed, pool)
+    choices["oracle network-wide"] = baselines.best_in_network(world, case, allowed, sorted(set(pool) | chosen))
     for name, assign in choices.items():
         out["methods"][name] = _row(world.outcomes(case, np.asarray(assign)[None, :])) if assign is not None else None
     return out
