@@ -148,7 +148,7 @@ def test_the_hand_set_prior_is_the_documented_formula(snapshot):
     rate = (snapshot.completed[rows, j] + 2.4) / (snapshot.finished[rows, j] + 4)
     load = snapshot.month_load[rows] / np.maximum(snapshot.capacity_total[rows], 1)
     km = snapshot.distance_km("TH-50")[rows]
-    logit = (0.6 + 1.5 * (snapshot.specialisation[rows, j] - 0.7) + 2.0 * (rate - 0.6) - 5.0 * np.maximum(load - 0.8, 0)
+    logit = (np.log(0.6 / 0.4) + 1.5 * (snapshot.specialisation[rows, j] - 0.7) + 2.0 * (rate - 0.6) - 5.0 * np.maximum(load - 0.8, 0)
              - 0.25 * km / 100 + 0.3 * (snapshot.member_province[rows] == snapshot.province_index["TH-50"] ) - 0.3
              + 0.3 * fit[rows])
     assert z == pytest.approx(logit)

@@ -52,15 +52,22 @@ def leg_arrays(snapshot, legs: list[dict], needs: list[list[int]]) -> dict:
             "worked": np.isin(status, WORKED)}
 
 
-def member_record(snapshot, legs: list[dict]) -> tuple[np.ndarray, np.ndarray]:
-    """(excess, information) per member over the legs it accepted and finished: sum of (completed -
-    reference) and of reference * (1 - reference)."""
+def member_record(snapshot, worked: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
+    """(excess, information) per member over the legs it accepted and finished (``history.worked_legs``
+    rows: member id, mean specialisation, case province, sector, cluster sector, completed): sums of
+    (completed - reference) and of reference * (1 - reference)."""
     M = snapshot.number_of_members
-    legs, needs = usable(snapshot, legs)
-    if not legs:
+    members, provinces = snapshot.member_index, snapshot.province_index
+    rows = [r for r in worked if r[0] in members and r[2] in provinces]
+    if not rows:
         return np.zeros(M), np.zeros(M)
-    a = leg_arrays(snapshot, legs, needs)
-    done, p, m = a["worked"], a["reference"], a["member"]
-    excess = np.bincount(m[done], weights=(a["completed"] - p)[done], minlength=M)
-    information = np.bincount(m[done], weights=(p * (1 - p))[done], minlength=M)
+    m = np.array([members[r[0]] for r in rows], dtype=np.int64)
+    spec = np.array([r[1] or 0.0 for r in rows], float)
+    province = np.array([provinces[r[2]] for r in rows], dtype=np.int64)
+    sectors = snapshot.members
+    fit = np.array([r[3] in sectors[k]["sectors"] or r[4] in sectors[k]["sectors"] for r, k in zip(rows, m.tolist())])
+    done = np.array([bool(r[5]) for r in rows], float)
+    p = F.reference_chance(spec, snapshot.province_distance[province, snapshot.member_province[m]], fit)
+    excess = np.bincount(m, weights=done - p, minlength=M)
+    information = np.bincount(m, weights=p * (1 - p), minlength=M)
     return excess, information

@@ -31,12 +31,13 @@ from matcher.engine.objective import popcounts, subset_sums
 
 MODEL_NAME = "success_scorer"
 
-# The hand-set prior (docs/ENGINE.md, "The prior"), on the leg features. Logit of a typical leg: one need,
-# specialisation 0.7, a member with the network's usual 60 % record, in the enterprise's province, no load.
+# The hand-set prior (docs/ENGINE.md, "The prior"), on the leg features. A typical leg (one need,
+# specialisation 0.7, a record at the 60 % prior, in the enterprise's province, no load, no partners)
+# succeeds as often as the completion rates are assumed to before any history: 60 %.
 PRIOR_WEIGHTS = {"specialisation": 1.5, "category_completion_rate": 2.0, "load_over_80": -5.0,
                  "distance_100km": -0.25, "same_province": 0.3, "sector_fit": 0.3, "extra_needs": -0.3,
                  "joint_partners": 0.3, "other_members": -0.1}
-PRIOR_TYPICAL_LOGIT = 0.6  # a typical leg succeeds about 65 % of the time
+PRIOR_TYPICAL_LOGIT = float(np.log(F.PRIOR_RATE / (1 - F.PRIOR_RATE)))
 PRIOR_INTERCEPT = PRIOR_TYPICAL_LOGIT - 1.5 * 0.7 - 2.0 * F.PRIOR_RATE - 0.3
 
 

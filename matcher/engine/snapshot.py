@@ -18,7 +18,7 @@ from matcher.config import SearchConfig
 from matcher.geo import distance_matrix
 from matcher.reference import Reference
 from matcher.engine.record import member_record
-from matcher.store import VERSION_SCOPES, data_versions, directory, history, models
+from matcher.store import VERSION_SCOPES, data_versions, directory, history
 
 
 @dataclass
@@ -112,6 +112,7 @@ def build_snapshot(db, ref: Reference, previous: Snapshot | None = None, search:
     coordination distances when the collaborations did not change). ``search`` sizes the candidate pool
     (default: ``previous``'s, else the defaults)."""
     from matcher.engine.scoring import MODEL_NAME, scorer_from_model
+    from matcher.store import models
     versions = data_versions(db)
     members = directory.all_members(db)
     categories = list(ref.category_codes)
@@ -147,7 +148,7 @@ def build_snapshot(db, ref: Reference, previous: Snapshot | None = None, search:
         scorer=scorer_from_model(models.latest_model(db, MODEL_NAME)),
         search=search or (previous.search if previous is not None else SearchConfig()))
     key = (tuple(m["id"] for m in lean), tuple((r["u"], r["v"], r["joint"]) for r in collaborations))
-    snapshot.record_excess, snapshot.record_information = member_record(snapshot, models.training_legs(db))
+    snapshot.record_excess, snapshot.record_information = member_record(snapshot, history.worked_legs(db))
     snapshot.derived["collaboration_key"] = hash(key)
     if (previous is not None and previous.derived.get("collaboration_key") == snapshot.derived["collaboration_key"]
             and "coordination" in previous.derived):
@@ -190,7 +191,7 @@ def refresh_outcomes(db, previous: Snapshot, versions: dict) -> Snapshot:
                                                                           collaborations)
     loaded = refresh_load(db, previous, versions)
     snapshot = replace(loaded, finished=finished, completed=completed, value_baht=value, collaboration=graph)
-    snapshot.record_excess, snapshot.record_information = member_record(snapshot, models.training_legs(db))
+    snapshot.record_excess, snapshot.record_information = member_record(snapshot, history.worked_legs(db))
     snapshot.derived["collaboration_key"] = key
     return _carry(previous, snapshot, HISTORY_FREE if same_graph else ("prerequisites",))
 

@@ -82,6 +82,20 @@ def joint_referrals(db) -> list[dict]:
         "AND a.member_id < b.member_id GROUP BY a.member_id, b.member_id"))
 
 
+def worked_legs(db) -> list[tuple]:
+    """Every leg a member accepted and finished (completed or closed unresolved), as tuples: member id, the
+    mean of its specialisation over the leg's needs (0 for a need it no longer offers), the case's province,
+    the enterprise's sector and its cluster's sector, and whether it completed. What a member's record
+    against expectation is computed from (``matcher.engine.record``)."""
+    return db.execute(
+        "SELECT l.member_id, avg(coalesce(o.specialisation, 0)), c.province, e.sector, k.sector, "
+        "l.status = 'completed' FROM referral_legs l JOIN json_each(l.needs) j "
+        "LEFT JOIN offerings o ON o.member_id = l.member_id AND o.category = j.value "
+        "JOIN referrals r ON r.id = l.referral_id LEFT JOIN cases c ON c.id = r.case_id "
+        "LEFT JOIN enterprises e ON e.id = r.enterprise_id LEFT JOIN clusters k ON k.id = e.cluster_id "
+        "WHERE l.status IN ('completed', 'closed_unresolved') GROUP BY l.id").fetchall()
+
+
 def enterprise_profiles(db) -> list[dict]:
     """Every enterprise's province, sector and cluster (no names or contacts): what a case is drawn from
     when the engine is evaluated."""
