@@ -71,7 +71,11 @@ def train(path: Path) -> dict:
         if "params" in out:
             models.save_model(db, scoring.MODEL_NAME, params=out["params"], trained_on=out["trained_on"],
                               metrics=out["metrics"])
-        return {"stored": "params" in out, "metrics": out["metrics"], "fallback": out.get("fallback")}
+        effect = (scoring.load_effect(scoring.scorer_from_model({"version": 0, "params": out["params"],
+                                                                 "trained_on": out["trained_on"]}))
+                  if "params" in out else None)
+        return {"stored": "params" in out, "metrics": out["metrics"], "fallback": out.get("fallback"),
+                "load_effect": effect}
     finally:
         db.close()
 
@@ -166,7 +170,8 @@ def print_truth(name: str, trained: dict, figures: dict, before: dict | None) ->
     print(f"1. scorer on the latest {m['test_legs']:,} legs: ROC AUC learned {learned.get('roc_auc')} against hand-set "
           f"{hand['roc_auc']} (gain {learned.get('roc_auc', 0) - hand['roc_auc']:+.4f}, target +{TARGETS['auc_gain']}); "
           f"Brier {learned.get('brier')} / {hand['brier']}; calibration error {learned.get('ece')} / {hand['ece']}; "
-          f"truth AUC {m.get('truth', {}).get('roc_auc')}; in use: {figures['scorer']['scorer']}")
+          f"truth AUC {m.get('truth', {}).get('roc_auc')}; in use: {figures['scorer']['scorer']}; learned change in "
+          f"log-odds at 60 / 90 / 100 % load: {trained.get('load_effect')}")
     c = figures["calibration"]
     print(f"2. {figures['cases']} cases: calibration error of the chance shown {c['calibration_error']:.4f} over "
           f"{c['bundles_shown']} bundles (mean shown {c['mean_shown']:.3f}, true {c['mean_true']:.3f}); by needs "

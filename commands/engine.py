@@ -70,7 +70,7 @@ def train_scorer(force, quiet):
         learned = scoring.scorer_from_model(row)
         _echo_json({"stored": True, "scorer": "learned", "name": row["name"], "version": row["version"],
                     "trained_on": row["trained_on"], "metrics": row["metrics"],
-                    "coefficients": scoring.coefficients(learned)})
+                    "coefficients": scoring.coefficients(learned), "load_effect": scoring.load_effect(learned)})
     except RismepError as e:
         raise click.ClickException(e.message) from e
     finally:

@@ -194,5 +194,7 @@ def test_train_and_evaluate_commands(runner, client):
     forced = runner.invoke(args=["train-scorer", "--quiet", "--force"])
     body = json.loads(forced.output)
     assert body["stored"] is True and body["version"] == 1 and body["trained_on"]["synthetic"] is True
+    effect = body["load_effect"]
+    assert effect["60%"] >= effect["90%"] >= effect["100%"]  # load never helps: the signs are held
     response = client.post("/api/v1/match", json={"needs": ["loan"], "province": "Chiang Mai"}).get_json()
     assert response["scorer"] == "learned" and response["scorer_version"] == 1

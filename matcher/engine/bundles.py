@@ -77,19 +77,25 @@ def alternatives(obj: Objective, *, count: int, required=(), max_members: int | 
     out: list[dict] = []
     used: set[int] = set()
     single = obj.logits[:, [1 << n for n in range(obj.needs)]]
+    _check_coverable(obj)
+    state = _LegSearch(obj, max_members)
     for _ in range(count):
         banned = used - set(int(r) for r in required)
         for n in range(obj.needs):
             holders = np.flatnonzero(np.isfinite(single[:, n]))
             if len(holders) and set(holders.tolist()) <= banned:
                 banned.discard(int(holders[np.argmax(single[holders, n])]))
-        found = search(obj, top_k=1, required=required, max_members=max_members, banned=banned,
-                       forbidden={tuple(b["members"]) for b in out})
+        found = state.run(1, set(int(r) for r in required), banned, {tuple(b["members"]) for b in out})
         if not found:
             break
-        out.append(found[0])
-        used |= set(found[0]["members"])
+        out.append(_result(obj, *found[0]))
+        used |= set(out[-1]["members"])
     return sorted(out, key=lambda b: (round(b["J"], 9), b["members"]))
+
+
+def _check_coverable(obj: Objective) -> None:
+    if not np.isfinite(obj.logits[:, [1 << n for n in range(obj.needs)]]).any(axis=0).all():
+        raise ValueError("every need must have at least one candidate in the pool")
 
 
 def search(obj: Objective, *, top_k: int = 3, required=(), max_members: int | None = None, banned=(),
@@ -106,21 +112,12 @@ def search(obj: Objective, *, top_k: int = 3, required=(), max_members: int | No
     covered, with a group of other uncovered needs, to a member not yet in the bundle. Worst case
     exponential in the needs; the bounds keep it small on the pools the pool rule makes (docs/ENGINE.md).
     """
-    P, N = obj.size, obj.needs
-    if N == 0:
+    if obj.needs == 0:
         return []
-    finite = np.isfinite(obj.logits)
-    if not finite[:, [1 << n for n in range(N)]].any(axis=0).all():
-        raise ValueError("every need must have at least one candidate in the pool")
-    banned = set(int(b) for b in banned)
-    if banned:
-        finite = finite.copy()
-        finite[sorted(banned)] = False
-        if not finite[:, [1 << n for n in range(N)]].any(axis=0).all():
-            return []
-    state = _LegSearch(obj, top_k, set(int(r) for r in required), max_members, banned, set(forbidden))
-    state.run()
-    return [_result(obj, J, members) for J, members in state.results()]
+    _check_coverable(obj)
+    state = _LegSearch(obj, max_members)
+    found = state.run(top_k, set(int(r) for r in required), set(int(b) for b in banned), set(forbidden))
+    return [_result(obj, J, members) for J, members in found]
 
 
 class _LegSearch:
@@ -135,16 +132,14 @@ class _LegSearch:
     exactly; the best J of every member set is kept, and a node is cut when its bound exceeds the k-th best.
     """
 
-    def __init__(self, obj: Objective, top_k: int, required: set, max_members, banned: set = frozenset(),
-                 forbidden: set = frozenset()):
-        self.obj, self.top_k, self.required, self.banned = obj, top_k, required, banned
-        self.forbidden = forbidden
+    def __init__(self, obj: Objective, max_members):
+        self.obj = obj
         P, N = obj.size, obj.needs
         self.N, self.full = N, (1 << N) - 1
         self.max_members = min(max_members or N, N, P)
         self.wj, self.wm, self.Q = obj.w_joint, obj.w_members, obj.coordinate
         joint = obj.joint
-        self.partners = [{int(o): float(joint[m, o]) for o in np.flatnonzero(joint[m, :P])} for m in range(P)]
+        self.pair = [joint[m, :P].tolist() if joint[m, :P].any() else None for m in range(P)]
         self.on_case = joint[:P, P:].sum(axis=1).tolist()
         ordered = -np.sort(-joint[:P, :P], axis=1)
         top = np.concatenate([np.zeros((P, 1)), np.cumsum(ordered, axis=1)], axis=1)
@@ -154,8 +149,6 @@ class _LegSearch:
         self.cover = [self._cover(n) for n in range(N + 1)]
         self.cheap = self._cheapest_legs()
         self.legs_of = self._legs()
-        self.best: dict[tuple, float] = {}
-        self.bound = math.inf
 
     def _members_for_bound(self, fewest: int) -> int:
         """The bundle size whose members' term is the largest a bundle of at least ``fewest`` can have."""
@@ -192,8 +185,6 @@ class _LegSearch:
             legs = []
             below = (1 << n) - 1
             for m, row in enumerate(self.z):
-                if m in self.banned:
-                    continue
                 for g in range(1 << n, self.full + 1):
                     if g >> n & 1 and not g & below and row[g] > -math.inf:
                         legs.append((-row[g], m, g))
@@ -201,13 +192,27 @@ class _LegSearch:
             out.append([(m, g) for _, m, g in legs])
         return out
 
-    def run(self) -> None:
+    def run(self, top_k: int, required: set, banned: set, forbidden: set) -> list[tuple[float, tuple]]:
+        """The ``top_k`` best (J, member set) with every ``required`` member, no ``banned`` one and no
+        ``forbidden`` set; the tables above serve every run (leaving members out only raises costs)."""
+        holders = [{m for m, g in legs} - banned for legs in self.legs_of]
+        if not all(holders):
+            return []
+        self.top_k, self.required, self.banned, self.forbidden = top_k, required, banned, forbidden
+        self.best: dict[tuple, float] = {}
+        self.bound = math.inf
         self._dfs([], [], self.full, 0.0)
+        return self.results()
 
     def _joint(self, m: int, members) -> float:
         """m's past joint referrals with ``members`` and with those on the case."""
-        partners = self.partners[m]
-        return self.on_case[m] + (sum(partners.get(o, 0.0) for o in members) if partners else 0.0)
+        row = self.pair[m]
+        if row is None:
+            return self.on_case[m]
+        total = self.on_case[m]
+        for o in members:
+            total += row[o]
+        return total
 
     def _lower_bound(self, members, groups, rest) -> float:
         fewest = len(members) + (1 if rest else 0)
@@ -230,8 +235,9 @@ class _LegSearch:
             return
         low = (rest & -rest).bit_length() - 1
         cover = self.cover[min(len(members) + 2, self.N)]
+        banned = self.banned
         for m, g in self.legs_of[low]:
-            if g & ~rest or m in members:
+            if g & ~rest or m in members or m in banned:
                 continue
             least = spent + self.cheap[m][g]
             if least + (cover[rest ^ g] if rest ^ g else 0.0) > self.bound + EPS:

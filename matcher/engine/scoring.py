@@ -262,6 +262,17 @@ def sector_fit(snapshot, *sectors) -> np.ndarray:
     return cached
 
 
+def load_effect(scorer: LegScorer, loads=(0.6, 0.9, 1.0)) -> dict:
+    """The change in a leg's log-odds the scorer gives a member at each share of its monthly capacity,
+    against an idle one."""
+    out = {}
+    for load in loads:
+        cols = F.member_columns(load, 1.0, 0.0, 0.0, 0.0, 0.0)
+        out[f"{round(100 * load)}%"] = round(sum(scorer.weight(n) * float(cols[n])
+                                                 for n in ("load_ratio", "load_over_half", "load_over_80")), 4)
+    return out
+
+
 def coefficients(scorer: LegScorer) -> dict:
     """The scorer's weights by feature name (0 for unused features), for reports."""
     return {name: round(scorer.weight(name), 4) for name in F.FEATURE_NAMES} | {
