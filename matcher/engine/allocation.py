@@ -88,27 +88,92 @@ def _case(row: dict, line: int, ref) -> Case:
 
 
 class CostTable:
-    """The cost of every member taking a group of needs as one leg, per (province, sector), without the
-    bundle terms: ``objective.leg_cost`` of the scorer's ``group_logits`` (inf where the member does not
-    offer a need of the group or has no capacity for it). Cached per (province, sector, group)."""
+    """The logit and the cost of every member taking a group of needs as one leg, per (province, sector),
+    without the bundle terms: the scorer's ``group_logits`` and ``objective.leg_cost`` of it (-inf / inf where
+    the member does not offer a need of the group or has no capacity for it). Cached per (province, sector)
+    and per (province, sector, group)."""
 
     def __init__(self, snapshot):
         self.snapshot = snapshot
         self.scorer = snapshot.scorer or scoring.prior_scorer()
         self.allowed = snapshot.offers & (snapshot.capacity > 0)
+        self._need_array = self.scorer.need_logits(snapshot)
+        self._need = self._need_array.tolist()  # (M, C) as lists: one member's leg, fast
+        self._offers = [set(np.flatnonzero(row).tolist()) for row in self.allowed]
+        self._holders = {j: np.flatnonzero(self.allowed[:, j]) for j in range(self.allowed.shape[1])}
+        self._pairs = np.nonzero(self.allowed)  # (members, categories) that may be given alone
+        self._base: dict = {}
+        self._singles: dict = {}
+        self._logits: dict = {}
         self._cache: dict = {}
         self._ranked: dict = {}
+
+    def base(self, province: str, sector: str | None) -> np.ndarray:
+        """(M,) intercept + member + case terms for this (province, sector)."""
+        key = (province, sector)
+        out = self._base.get(key)
+        if out is None:
+            snap = self.snapshot
+            fit = scoring.sector_fit(snap, sector)
+            out = self._base[key] = self.scorer.member_logits(snap) + self.scorer.case_logits(snap, province, fit)
+        return out
+
+    def leg_logits(self, province: str, sector: str | None, needs: tuple) -> np.ndarray:
+        """(M,) the logit of each member taking ``needs`` (category codes) as one leg, rounded as a match
+        rounds it."""
+        key = (province, sector, needs)
+        z = self._logits.get(key)
+        if z is None:
+            idx = [self.snapshot.category_index[n] for n in needs]
+            cands = self._holders[idx[0]]
+            for j in idx[1:]:
+                cands = np.intersect1d(cands, self._holders[j], assume_unique=True)
+            z = np.full(len(self.allowed), -np.inf)
+            z[cands] = np.round(self.base(province, sector)[cands] + self._need_array[np.ix_(cands, idx)].mean(axis=1)
+                                + self.scorer.weight("extra_needs") * (len(idx) - 1), objective.DECIMALS)
+            self._logits[key] = z
+        return z
+
+    def leg_logit(self, province: str, sector: str | None, needs, m: int) -> float:
+        """The logit of member m taking ``needs`` as one leg (as ``leg_logits`` gives it, for one member)."""
+        index = self.snapshot.category_index
+        idx = [index[n] for n in needs]
+        offers = self._offers[m]
+        if any(j not in offers for j in idx):
+            return -math.inf
+        row = self._need[m]
+        z = (float(self.base(province, sector)[m]) + sum(row[j] for j in idx) / len(idx)
+             + self.scorer.weight("extra_needs") * (len(idx) - 1))
+        return round(z, objective.DECIMALS)
+
+    def leg_cost(self, province: str, sector: str | None, needs, m: int) -> float:
+        z = self.leg_logit(province, sector, needs, m)
+        if z == -math.inf:
+            return math.inf
+        return round(math.log1p(math.exp(-z)) if z > -30 else -z, objective.DECIMALS)
+
+    def single_costs(self, province: str, sector: str | None) -> np.ndarray:
+        """(C, M): the cost of every member taking each category alone, for this (province, sector)."""
+        key = (province, sector)
+        out = self._singles.get(key)
+        if out is None:
+            members, cats = self._pairs
+            z = np.round(self.base(province, sector)[members] + self._need_array[members, cats], objective.DECIMALS)
+            out = np.full(self.allowed.T.shape, np.inf)
+            out[cats, members] = np.round(objective.leg_cost(z), objective.DECIMALS)
+            self._singles[key] = out
+        return out
 
     def leg_costs(self, province: str, sector: str | None, needs: tuple) -> np.ndarray:
         """(M,) the cost of each member taking ``needs`` (category codes) as one leg."""
         key = (province, sector, needs)
         cost = self._cache.get(key)
         if cost is None:
-            snap = self.snapshot
-            idx = [snap.category_index[n] for n in needs]
-            z = self.scorer.group_logits(snap, province, scoring.sector_fit(snap, sector), idx)
-            ok = self.allowed[:, idx].all(axis=1)
-            cost = self._cache[key] = np.round(np.where(ok, objective.leg_cost(z), np.inf), objective.DECIMALS)
+            z = self.leg_logits(province, sector, needs)
+            cost = np.full(len(z), np.inf)
+            finite = np.isfinite(z)
+            cost[finite] = np.round(objective.leg_cost(z[finite]), objective.DECIMALS)
+            self._cache[key] = cost
         return cost
 
     def ranked(self, province: str, sector: str | None, need: str) -> np.ndarray:
@@ -116,7 +181,7 @@ class CostTable:
         key = (province, sector, need)
         order = self._ranked.get(key)
         if order is None:
-            column = self.leg_costs(province, sector, (need,))
+            column = self.single_costs(province, sector)[self.snapshot.category_index[need]]
             ok = np.flatnonzero(np.isfinite(column))
             order = self._ranked[key] = ok[np.argsort(column[ok], kind="stable")]
         return order
@@ -125,10 +190,10 @@ class CostTable:
         """The member that should take ``need``: ``alone`` (its cheapest taker as a leg of its own), or a
         member already on the case (``legs``: member -> its needs) when one leg of both costs less."""
         best, saving = alone, 0.0
-        own = float(self.leg_costs(case.province, case.sector, (need,))[alone])
+        own = self.leg_cost(case.province, case.sector, (need,), alone)
         for m, needs in legs.items():
-            together = float(self.leg_costs(case.province, case.sector, tuple(needs + [need]))[m])
-            before = float(self.leg_costs(case.province, case.sector, tuple(needs))[m])
+            together = self.leg_cost(case.province, case.sector, needs + [need], m)
+            before = self.leg_cost(case.province, case.sector, needs, m)
             if together - before - own < saving:
                 best, saving = m, together - before - own
         return best
@@ -374,11 +439,10 @@ def bundle_objective(snapshot, table: CostTable, case: Case, chosen: dict) -> tu
     if not members:
         return 0.0, []
     scorer = table.scorer
-    fit = scoring.sector_fit(snapshot, case.sector)
-    z = [float(scorer.group_logits(snapshot, case.province, fit,
-                                   [snapshot.category_index[n] for n in legs[m]])[m]) for m in members]
-    joint = snapshot.coordination().joint_matrix(members)
-    priced = objective.priced_legs(np.round(z, objective.DECIMALS), joint.sum(axis=1), len(members) - 1,
+    z = [table.leg_logit(case.province, case.sector, legs[m], m) for m in members]
+    coord = snapshot.coordination()
+    joint = [sum(coord.joint(m, o) for o in members if o != m) for m in members]
+    priced = objective.priced_legs(z, joint, len(members) - 1,
                                    round(scorer.weight("joint_partners"), objective.DECIMALS),
                                    round(scorer.weight("other_members"), objective.DECIMALS))
     return float(objective.leg_cost(priced).sum()), members

@@ -149,6 +149,7 @@ class _LegSearch:
         self.cover = [self._cover(n) for n in range(N + 1)]
         self.cheap = self._cheapest_legs()
         self.legs_of = self._legs()
+        self.fitting: dict[tuple[int, int], list[tuple[int, int]]] = {}
 
     def _members_for_bound(self, fewest: int) -> int:
         """The bundle size whose members' term is the largest a bundle of at least ``fewest`` can have."""
@@ -236,8 +237,11 @@ class _LegSearch:
         low = (rest & -rest).bit_length() - 1
         cover = self.cover[min(len(members) + 2, self.N)]
         banned = self.banned
-        for m, g in self.legs_of[low]:
-            if g & ~rest or m in members or m in banned:
+        fitting = self.fitting.get((low, rest))
+        if fitting is None:
+            fitting = self.fitting[(low, rest)] = [(m, g) for m, g in self.legs_of[low] if not g & ~rest]
+        for m, g in fitting:
+            if m in members or m in banned:
                 continue
             least = spent + self.cheap[m][g]
             if least + (cover[rest ^ g] if rest ^ g else 0.0) > self.bound + EPS:
