@@ -74,6 +74,10 @@ def test_training_features_use_only_the_history_before_each_leg(db, snapshot):
     data = training.training_set(snapshot, legs)
     col = {name: i for i, name in enumerate(F.FEATURE_NAMES)}
     by_id = {g["id"]: g for g in legs}
+    usable, needs = record.usable(snapshot, legs)
+    arrays = record.leg_arrays(snapshot, usable, needs)  # each leg's reference, around the network's level
+    reference = {g["id"]: (float(done), float(p)) for g, done, p in zip(usable, arrays["completed"],
+                                                                        arrays["reference"])}
     rows = np.random.default_rng(2).choice(len(data["y"]), 40, replace=False)
     for r in rows:
         leg = by_id[int(data["leg"][r])]
@@ -82,12 +86,8 @@ def test_training_features_use_only_the_history_before_each_leg(db, snapshot):
         finished_all = sum(len(json.loads(g["needs"])) for g in before)
         completed_all = sum(len(json.loads(g["needs"])) for g in before if g["status"] == "completed")
         assert data["X"][r, col["completion_rate"]] == pytest.approx(F.smoothed_rate(completed_all, finished_all))
-        worked, _ = record.usable(snapshot, [g for g in before if g["status"] in record.WORKED])
-        expected = 0.0
-        if worked:
-            a = record.leg_arrays(snapshot, worked, record.usable(snapshot, worked)[1])
-            p = a["reference"]
-            expected = (a["completed"] - p).sum() / ((p * (1 - p)).sum() + F.RECORD_PRIOR)
+        worked = [reference[g["id"]] for g in before if g["status"] in record.WORKED]
+        expected = sum(done - p for done, p in worked) / (sum(p * (1 - p) for _, p in worked) + F.RECORD_PRIOR)
         assert data["X"][r, col["record_vs_expected"]] == pytest.approx(expected)
         month = [g for g in mine if g["created_at"][:7] == leg["created_at"][:7]
                  and (g["created_at"], g["id"]) < (leg["created_at"], leg["id"])]

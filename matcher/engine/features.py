@@ -22,10 +22,9 @@ import numpy as np
 PRIOR_RATE, PRIOR_STRENGTH = 0.6, 4.0  # Beta prior of the completion rates: 60 %, worth 4 legs
 HALF_LOAD, HIGH_LOAD = 0.5, 0.8  # knots of the load hinges (share of the monthly capacity)
 RECORD_PRIOR = 2.0  # weight of the prior (no better or worse than expected) of ``record_vs_expected``
-# The reference a record is measured against: the hand-set prior's directory weights around a typical leg
-# at the 60 % prior (logit 0.405).
-REFERENCE = {"typical": float(np.log(PRIOR_RATE / (1 - PRIOR_RATE))), "specialisation": 1.5,
-             "distance_100km": -0.25, "sector_fit": 0.3}
+# The reference a record is measured against: the hand-set prior's directory weights around the network's
+# own completion rate (``level``, a logit).
+REFERENCE = {"specialisation": 1.5, "distance_100km": -0.25, "sector_fit": 0.3}
 FAR_KM = 200.0  # knot of the distance hinge
 
 # Feature name -> what it measures. The order is the column order of every feature matrix.
@@ -94,10 +93,17 @@ def member_columns(month_load, capacity, completed_all, finished_all, excess, in
             "load_over_80": np.maximum(ratio - HIGH_LOAD, 0.0)}
 
 
-def reference_chance(spec, dist_km, sector_fit) -> np.ndarray:
+def network_level(completed, worked) -> float:
+    """The logit of the network's completion rate over the legs its members accepted, shrunk to the 60 %
+    prior with weight 4: where the reference of every record is centred."""
+    rate = (float(completed) + PRIOR_RATE * PRIOR_STRENGTH) / (float(worked) + PRIOR_STRENGTH)
+    return float(np.log(rate / (1.0 - rate)))
+
+
+def reference_chance(spec, dist_km, sector_fit, level: float) -> np.ndarray:
     """The reference a member's record is measured against: the chance of a leg from the directory alone
-    (the hand-set prior's specialisation, distance and sector weights, a typical leg at 60 %)."""
-    z = (REFERENCE["typical"] + REFERENCE["specialisation"] * (np.asarray(spec, float) - 0.7)
+    (the hand-set prior's specialisation, distance and sector weights) around the network's level."""
+    z = (level + REFERENCE["specialisation"] * (np.asarray(spec, float) - 0.7)
          + REFERENCE["distance_100km"] * np.asarray(dist_km, float) / 100.0
          + REFERENCE["sector_fit"] * (np.asarray(sector_fit, float) - 1.0))
     return 1.0 / (1.0 + np.exp(-z))

@@ -1,6 +1,7 @@
 """A member's record measured against what was expected of it: for every leg it accepted and finished, the
-outcome minus a reference chance computed from the directory alone (``features.reference_chance``), so that
-a member who took hard legs (far away, outside its speciality) is not mistaken for a weak one. Declined legs
+outcome minus a reference chance computed from the directory alone around the network's own completion rate
+(``features.reference_chance``), so that a member who took hard legs (far away, outside its speciality) is
+not mistaken for a weak one. Declined legs
 do not count: a decline says nothing of how the member works (load and distance, which drive declines, are
 features of their own). The engine reads the sums per member (the snapshot); training reads them as they
 stood when each leg was sent.
@@ -46,10 +47,11 @@ def leg_arrays(snapshot, legs: list[dict], needs: list[list[int]]) -> dict:
     cat = np.fromiter((c for ns in needs for c in ns), dtype=np.int64, count=int(count.sum()))
     spec = np.bincount(leg_of, weights=snapshot.specialisation[member[leg_of], cat], minlength=len(legs)) / count
     dist = snapshot.province_distance[province, snapshot.member_province[member]]
+    worked, completed = np.isin(status, WORKED), status == "completed"
+    level = F.network_level(completed[worked].sum(), worked.sum())
     return {"member": member, "needs": needs, "count": count, "leg_of": leg_of, "category": cat,
-            "province": province, "fit": fit, "reference": F.reference_chance(spec, dist, fit),
-            "final": np.isin(status, FINAL), "completed": status == "completed", "status": status,
-            "worked": np.isin(status, WORKED)}
+            "province": province, "fit": fit, "reference": F.reference_chance(spec, dist, fit, level),
+            "final": np.isin(status, FINAL), "completed": completed, "status": status, "worked": worked}
 
 
 def member_record(snapshot, worked: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
@@ -67,7 +69,8 @@ def member_record(snapshot, worked: list[tuple]) -> tuple[np.ndarray, np.ndarray
     sectors = snapshot.members
     fit = np.array([r[3] in sectors[k]["sectors"] or r[4] in sectors[k]["sectors"] for r, k in zip(rows, m.tolist())])
     done = np.array([bool(r[5]) for r in rows], float)
-    p = F.reference_chance(spec, snapshot.province_distance[province, snapshot.member_province[m]], fit)
+    level = F.network_level(done.sum(), len(done))
+    p = F.reference_chance(spec, snapshot.province_distance[province, snapshot.member_province[m]], fit, level)
     excess = np.bincount(m, weights=done - p, minlength=M)
     information = np.bincount(m, weights=p * (1 - p), minlength=M)
     return excess, information
