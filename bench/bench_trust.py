@@ -9,7 +9,10 @@
    those shown; the same for the baselines and the oracles (``matcher.synthetic.baselines``);
 3. (``--month``) a month simulated case by case at 1x and 3x the usual monthly volume;
 4. (``--before COMMIT``) the engine of an earlier commit on the same network and cases, measured against
-   the same truth in the same run: today's figures beside the new ones.
+   the same truth in the same run: today's figures beside the new ones;
+5. (``--hidden-quality``, default truth) what separates close bundles: how well the member's record
+   estimates the generator's hidden quality, and the engine's figures when the record is replaced by the
+   hidden quality itself (what no estimate from the same outcomes can exceed).
 
 Usage (from the project folder; networks are made in --dir when absent, about 30 s each, and copied):
 
@@ -98,6 +101,32 @@ def engine_figures(path: Path, cases: int, seed: int, month: bool) -> tuple[dict
                                                                           seed=seed, method=m)}
                             for k in (1, 3) for m in ("engine", "historical")]
         return out, drawn
+    finally:
+        db.close()
+
+
+def hidden_quality(path: Path, cases: int, seed: int) -> dict:
+    """The record against the hidden quality, and the engine with the hidden quality in its place."""
+    from matcher.engine import features as F
+    db = open_db(path)
+    try:
+        snap = build_snapshot(db, load_reference(DATA_DIR))
+        world = World(db, snap)
+        enterprises = history.enterprise_profiles(db)
+        seen = snap.finished.sum(axis=1) > 0
+        record = snap.record_excess / (snap.record_information + F.RECORD_PRIOR)
+        rate = F.smoothed_rate(snap.completed.sum(axis=1), snap.finished.sum(axis=1))
+        out = {"correlation_with_hidden_quality": {
+            "record_vs_expected": round(float(np.corrcoef(record[seen], world.quality[seen])[0, 1]), 3),
+            "completion_rate": round(float(np.corrcoef(rate[seen], world.quality[seen])[0, 1]), 3)}}
+        weight = snap.scorer.weight("record_vs_expected")
+        snap.record_excess = world.quality / weight * (snap.record_information + F.RECORD_PRIOR)
+        snap.derived.clear()
+        known = evaluation.evaluate(snap, world, enterprises, cases=cases, seed=seed)
+        out["with_hidden_quality"] = {"true_chance": known["methods"]["engine"]["true_chance"],
+                                      "first_is_truly_best_of_shown": known["first_is_truly_best_of_shown"],
+                                      "network_oracle": known["methods"]["oracle network-wide"]["true_chance"]}
+        return out
     finally:
         db.close()
 
@@ -203,6 +232,9 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--month", action="store_true", help="also simulate a month at 1x and 3x (default truth)")
     parser.add_argument("--before", default=None, help="also measure the engine of this commit (default truth)")
+    parser.add_argument("--hidden-quality", action="store_true",
+                        help="also measure the engine with the hidden member quality in place of its record "
+                             "(default truth)")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     report = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}, "targets": TARGETS, "truths": {}}
@@ -216,6 +248,14 @@ def main(argv=None) -> int:
                       if args.before and name == "default" else None)
             print_truth(name, trained, figures, before)
             report["truths"][name] = {"scorer": trained, "engine": figures, "before": before}
+            if args.hidden_quality and name == "default":
+                known = hidden_quality(path, args.cases, args.seed)
+                report["truths"][name]["hidden_quality"] = known
+                k = known["with_hidden_quality"]
+                print(f"5. correlation with the hidden quality: record {known['correlation_with_hidden_quality']}; "
+                      f"with the hidden quality in its place the engine's true chance is {k['true_chance']:.3f} "
+                      f"(network oracle {k['network_oracle']:.3f}) and the first bundle is truly the best of "
+                      f"those shown in {k['first_is_truly_best_of_shown']:.1%}")
     if args.json:
         args.json.write_text(json.dumps(report, indent=1), encoding="utf-8")
     return 0
