@@ -145,7 +145,8 @@ db = open_db({db!r})
 snap = build_snapshot(db, ref)
 out = scoring.train(snap, models.training_legs(db), history.demo_truth(db))
 if "params" in out:
-    models.save_model(db, scoring.MODEL_NAME, params=out["params"], trained_on=out["trained_on"], metrics=out["metrics"])
+    models.save_model(db, scoring.MODEL_NAME, params=out["params"], trained_on=out["trained_on"],
+                      metrics=out["metrics"])
 snap = build_snapshot(db, ref)
 rows = []
 for case in json.load(open({cases!r})):
@@ -197,7 +198,8 @@ def print_truth(name: str, trained: dict, figures: dict, before: dict | None) ->
     learned, hand = m.get("learned") or {}, m["hand_set"]
     print(f"\n=== truth {name}: {TRUTHS[name].summary} ===")
     print(f"1. scorer on the latest {m['test_legs']:,} legs: ROC AUC learned {learned.get('roc_auc')} against hand-set "
-          f"{hand['roc_auc']} (gain {learned.get('roc_auc', 0) - hand['roc_auc']:+.4f}, target +{TARGETS['auc_gain']}); "
+          f"{hand['roc_auc']} (gain {learned.get('roc_auc', 0) - hand['roc_auc']:+.4f}, "
+          f"target +{TARGETS['auc_gain']}); "
           f"Brier {learned.get('brier')} / {hand['brier']}; calibration error {learned.get('ece')} / {hand['ece']}; "
           f"truth AUC {m.get('truth', {}).get('roc_auc')}; in use: {figures['scorer']['scorer']}; learned change in "
           f"log-odds at 60 / 90 / 100 % load: {trained.get('load_effect')}")
@@ -213,12 +215,14 @@ def print_truth(name: str, trained: dict, figures: dict, before: dict | None) ->
     if before:
         rows.insert(1, (f"engine at {before['commit']}", before["engine"]))
     for method, f in rows:
-        print(f"   {method:36s} {f['true_chance']:10.3f} {f['expected_needs_met']:10.3f} {f['expected_value_baht']:13,.0f}")
+        print(f"   {method:36s} {f['true_chance']:10.3f} {f['expected_needs_met']:10.3f} "
+              f"{f['expected_value_baht']:13,.0f}")
     if before:
         print(f"   engine at {before['commit']}: calibration error {before['calibration']['calibration_error']:.4f}, "
               f"first truly best {before['first_is_truly_best_of_shown']:.1%}")
     for run in figures.get("month", []):
-        print(f"3. month at {run['volume']} ({run['cases']:,} cases), {run['method']}: true chance {run['true_chance']}, "
+        print(f"3. month at {run['volume']} ({run['cases']:,} cases), {run['method']}: "
+              f"true chance {run['true_chance']}, "
               f"legs above 60 % load {run['legs_above_60_percent_load']:.2%}, above 90 % "
               f"{run['legs_above_90_percent_load']:.2%}, members over capacity {run['members_over_capacity']}, "
               f"cases with a need nobody can take {run['unserved_cases']}")

@@ -110,7 +110,7 @@ def legs_cost(snapshot, cases, rows) -> float:
         for need, member in row["assignment"].items():
             if member is not None:
                 legs.setdefault(member, []).append(need)
-        total += sum(float(table.leg_costs(case.province, case.sector, tuple(needs))[snapshot.member_index[m]])
+        total += sum(table.leg_cost(case.province, case.sector, needs, snapshot.member_index[m])
                      for m, needs in legs.items())
     return total
 

@@ -171,7 +171,8 @@ def test_alternatives_are_different_teams(demo):
         # a member shared with bundle 1 is the only one left for one of its needs
         for member_id in shared:
             need = next(n for n, m in b.assignment.items() if m == member_id)
-            others = [m["id"] for m in demo.members if demo.offers[demo.member_index[m["id"]], demo.category_index[need]]]
+            j = demo.category_index[need]
+            others = [m["id"] for m in demo.members if demo.offers[demo.member_index[m["id"]], j]]
             assert others
 
 

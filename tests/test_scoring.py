@@ -148,9 +148,9 @@ def test_the_hand_set_prior_is_the_documented_formula(snapshot):
     rate = (snapshot.completed[rows, j] + 2.4) / (snapshot.finished[rows, j] + 4)
     load = snapshot.month_load[rows] / np.maximum(snapshot.capacity_total[rows], 1)
     km = snapshot.distance_km("TH-50")[rows]
-    logit = (np.log(0.6 / 0.4) + 1.5 * (snapshot.specialisation[rows, j] - 0.7) + 2.0 * (rate - 0.6) - 5.0 * np.maximum(load - 0.8, 0)
-             - 0.25 * km / 100 + 0.3 * (snapshot.member_province[rows] == snapshot.province_index["TH-50"] ) - 0.3
-             + 0.3 * fit[rows])
+    local = snapshot.member_province[rows] == snapshot.province_index["TH-50"]
+    logit = (np.log(0.6 / 0.4) + 1.5 * (snapshot.specialisation[rows, j] - 0.7) + 2.0 * (rate - 0.6)
+             - 5.0 * np.maximum(load - 0.8, 0) - 0.25 * km / 100 + 0.3 * local - 0.3 + 0.3 * fit[rows])
     assert z == pytest.approx(logit)
 
 
@@ -164,7 +164,8 @@ def test_thin_demo_history_keeps_the_hand_set_prior_and_says_why(db, snapshot):
 def test_a_stored_model_is_picked_up_without_restart(db, ref):
     cache = SnapshotCache(ref)
     before = cache.get(db)
-    assert match(before, MatchRequest.parse(before, {"needs": ["loan"], "province": "TH-50"})).scorer["scorer"] == "hand_set"
+    request = {"needs": ["loan"], "province": "TH-50"}
+    assert match(before, MatchRequest.parse(before, request)).scorer["scorer"] == "hand_set"
     out = training.train(before, models.training_legs(db), force=True)
     row = models.save_model(db, scoring.MODEL_NAME, params=out["params"], trained_on=out["trained_on"],
                             metrics=out["metrics"])

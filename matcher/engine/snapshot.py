@@ -107,7 +107,8 @@ def _loads(db, member_index: dict, count: int) -> tuple[np.ndarray, np.ndarray]:
     return load, month
 
 
-def build_snapshot(db, ref: Reference, previous: Snapshot | None = None, search: SearchConfig | None = None) -> Snapshot:
+def build_snapshot(db, ref: Reference, previous: Snapshot | None = None,
+                   search: SearchConfig | None = None) -> Snapshot:
     """Read the store once and build the arrays and the collaboration graph (reusing ``previous``'s
     coordination distances when the collaborations did not change). ``search`` sizes the candidate pool
     (default: ``previous``'s, else the defaults)."""

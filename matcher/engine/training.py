@@ -36,7 +36,8 @@ def training_set(snapshot, legs: list[dict]) -> dict:
     legs, needs = record.usable(snapshot, legs)
     a = record.leg_arrays(snapshot, legs, needs)
     created, updated = _seconds([g["created_at"] for g in legs]), _seconds([g["updated_at"] for g in legs])
-    cols = {**_need_history(snapshot, a, created, updated, legs), **_member_history(snapshot, a, created, updated, legs),
+    cols = {**_need_history(snapshot, a, created, updated, legs),
+            **_member_history(snapshot, a, created, updated, legs),
             **_case(snapshot, a), **F.leg_columns(a["count"]), **_partners(a["member"], created, a["status"], legs)}
     rows = a["final"]
     return {"X": F.stack(cols)[rows], "y": a["completed"][rows].astype(int),
