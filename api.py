@@ -50,6 +50,10 @@ SETTINGS = {
     "NOTIFY_LEASE_SECONDS": (60, "how long a claimed delivery is kept from other workers"),
     "NOTIFY_BACKOFF_SECONDS": (30, "first retry delay of a failed delivery; doubles each attempt, at most an hour"),
     "NOTIFY_MAX_ATTEMPTS": (8, "attempts before a delivery goes to the dead-letter list"),
+    "POOL_PER_NEED": ("8,6,6,4,3,3,3,3", "match: members kept per need in the candidate pool, for cases of "
+                                         "1, 2, ... 8 needs"),
+    "POOL_MULTI": (8, "match: members kept in the pool as the best takers of groups of needs"),
+    "POOL_PARTNERS": (3, "match: past partners of the leading members kept in the pool"),
 }
 
 
@@ -92,7 +96,7 @@ def create_app(test_config: dict | None = None) -> APIFlask:
     prepare_database(app.config["DATABASE"])
     config = EngineConfig.from_settings(app.config)
     ref = load_reference(config.data_dir)
-    app.extensions["rismep"] = Engine(config=config, ref=ref, snapshots=SnapshotCache(ref))
+    app.extensions["rismep"] = Engine(config=config, ref=ref, snapshots=SnapshotCache(ref, config.search))
     app.json.ensure_ascii = False
     app.json.sort_keys = False
 

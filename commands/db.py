@@ -11,6 +11,7 @@ from flask import current_app
 
 from matcher.synthetic.dataset import ensure_database
 from matcher.synthetic.demo import DEMO_SEED, SCALES
+from matcher.synthetic.truths import DEFAULT_TRUTH, TRUTHS
 
 
 def _reference():
@@ -43,19 +44,25 @@ def init_db():
               help="demo: 245 agencies and 217 consultants in 16 provinces; national: all 77 provinces, "
                    "about ten times the members and 50,000 historical referrals")
 @click.option("--seed", type=int, default=DEMO_SEED, show_default=True)
+@click.option("--truth", type=click.Choice(list(TRUTHS)), default=DEFAULT_TRUTH, show_default=True,
+              help="the hidden world the outcomes are drawn from: " + "; ".join(
+                  f"{t.name}: {t.summary}" for t in TRUTHS.values()))
 @click.option("--quiet", is_flag=True, help="print nothing on stderr")
-def generate(path, scale, seed, quiet):
+def generate(path, scale, seed, truth, quiet):
     """Write a synthetic network of the given scale into a NEW SQLite file at PATH.
 
-    Example: flask --app api generate /tmp/national.db --scale national
+    The outcomes of its history follow a hidden truth (--truth); the engine never reads it, but
+    `evaluate-engine` measures recommendations against it.
+
+    Example: flask --app api generate /tmp/national.db --scale national --truth per_need
     """
     from matcher.store import directory, open_db
     if Path(path).exists():
         raise click.ClickException(f"{path} exists; choose a new file (the generator never overwrites).")
     start = time.perf_counter()
     if not quiet:
-        click.echo(f"generating the {scale} network (synthetic) ...", err=True)
-    ensure_database(path, _reference(), seed=seed, scale=scale)
+        click.echo(f"generating the {scale} network (synthetic, truth {truth}) ...", err=True)
+    ensure_database(path, _reference(), seed=seed, scale=scale, truth=truth)
     db = open_db(path)
     _echo_json({"database": path, "seconds": round(time.perf_counter() - start, 2),
                 **directory.dataset_info(db), "counts": directory.counts(db),

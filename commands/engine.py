@@ -21,8 +21,8 @@ def _echo_json(data) -> None:
 
 def _snapshot(db):
     from matcher.engine.snapshot import build_snapshot
-    from matcher.reference import load_reference
-    return build_snapshot(db, load_reference(current_app.config["DATA_DIR"]))
+    engine = current_app.extensions["rismep"]
+    return build_snapshot(db, engine.ref, search=engine.config.search)
 
 
 def _open():
@@ -44,24 +44,24 @@ def _training_inputs(db, quiet: bool):
                                             "on the held-out legs")
 @click.option("--quiet", is_flag=True, help="print nothing on stderr")
 def train_scorer(force, quiet):
-    """Fit the success scorer on every finished referral leg and store it as a new model version.
+    """Fit the leg scorer on every finished referral leg and store it as a new model version.
 
     Running services pick the new version up on their next request. When the history is too thin
     (fewer than 200 finished legs, fewer than 30 of either outcome, or a model fitted on the earliest 80 %
-    of legs that does not beat the hand-set weights on the latest 20 %) nothing is stored (unless
-    --force) and the hand-set weights stay in use. Prints the model version, what it was trained on and its held-out
+    of legs that does not beat the hand-set prior on the latest 20 %) nothing is stored (unless
+    --force) and the hand-set prior stays in use. Prints the model version, what it was trained on and its held-out
     evaluation (trained on the earliest 80 % of legs, scored on the latest 20 %).
 
     Example: flask --app api train-scorer
     """
-    from matcher.engine import scoring
+    from matcher.engine import scoring, training
     from matcher.store import models
     db = _open()
     try:
         snapshot, legs, truth = _training_inputs(db, quiet)
         if not quiet:
             click.echo(f"fitting on {len(legs)} legs ...", err=True)
-        out = scoring.train(snapshot, legs, truth, force=force)
+        out = training.train(snapshot, legs, truth, force=force)
         if "fallback" in out:
             _echo_json({"stored": False, "scorer": "hand_set", "reason": out["fallback"], "metrics": out["metrics"]})
             return
@@ -70,7 +70,7 @@ def train_scorer(force, quiet):
         learned = scoring.scorer_from_model(row)
         _echo_json({"stored": True, "scorer": "learned", "name": row["name"], "version": row["version"],
                     "trained_on": row["trained_on"], "metrics": row["metrics"],
-                    "coefficients": scoring.coefficients(learned)})
+                    "coefficients": scoring.coefficients(learned), "load_effect": scoring.load_effect(learned)})
     except RismepError as e:
         raise click.ClickException(e.message) from e
     finally:
@@ -82,23 +82,23 @@ def train_scorer(force, quiet):
               help="share of the latest legs (by time sent) held out for scoring")
 @click.option("--quiet", is_flag=True, help="print nothing on stderr")
 def evaluate_scorer(holdout, quiet):
-    """Compare the learned scorer, the hand-set weights and (on synthetic data) the hidden truth.
+    """Compare the learned scorer, the hand-set prior and (on synthetic data) the hidden truth.
 
     Trains on the earliest legs and reports ROC AUC, Brier score, log loss and calibration error on the
     latest ones, per leg. Stores nothing.
 
     Example: flask --app api evaluate-scorer --holdout 0.2
     """
-    from matcher.engine import scoring
+    from matcher.engine import training
     db = _open()
     try:
         snapshot, legs, truth = _training_inputs(db, quiet)
-        data = scoring.training_set(snapshot, legs)
+        data = training.training_set(snapshot, legs)
         if not len(data["y"]):
             raise click.ClickException("No finished referral legs to evaluate on.")
         _echo_json({"dataset": snapshot.dataset.get("name"), "synthetic": bool(snapshot.dataset.get("synthetic")),
                     "scorer_in_use": snapshot.scorer.describe(),
-                    **scoring.evaluate(data, truth, holdout=holdout)})
+                    **training.evaluate(data, truth, holdout=holdout)})
     finally:
         db.close()
 
@@ -161,4 +161,59 @@ def _bar(items, label):
         yield from progress
 
 
-commands = [train_scorer, evaluate_scorer, allocate]
+@click.command("evaluate-engine")
+@click.option("--cases", type=click.IntRange(4, 100_000), default=500, show_default=True,
+              help="random cases (1-4 needs, as many of each) tried as a new user would")
+@click.option("--seed", type=int, default=2024, show_default=True)
+@click.option("--volumes", default="1,3", show_default=True,
+              help="simulate a month at these multiples of the network's usual monthly volume (\"\" for none)")
+@click.option("--quiet", is_flag=True, help="no progress bars on stderr")
+def evaluate_engine(cases, seed, volumes, quiet):
+    """Measure the recommendations on a synthetic network against its hidden truth.
+
+    Reports, for random cases: the true chance that every need is met of the top bundle, its expected needs
+    met and value, the calibration error of the chance shown (overall and by number of needs), how often the
+    first bundle shown is truly the best of those shown; the same for the baselines (best-rated local member
+    per need, greedy set cover, RarestFirst, the generator's historical member choice) and for oracles that
+    know the truth (within the engine's pool and network-wide). Then a month simulated case by case at each
+    volume: true chance, share of legs to members above 60 % and 90 % load, members over capacity. Reads the
+    truth the generator stored; stores nothing.
+
+    Example: flask --app api evaluate-engine --cases 500 --volumes 1,3
+    """
+    from matcher.store import history
+    from matcher.synthetic import evaluation
+    from matcher.synthetic.world import World
+    db = _open()
+    try:
+        snapshot = _snapshot(db)
+        try:
+            world = World(db, snapshot)
+        except ValueError as e:
+            raise click.ClickException(str(e)) from e
+        enterprises = history.enterprise_profiles(db)
+        span = history.history_span(db)
+        report = {"dataset": snapshot.dataset.get("name"), "synthetic": True, "truth": world.truth.name,
+                  "scorer": snapshot.scorer.describe(),
+                  **evaluation.evaluate(snapshot, world, enterprises, cases=cases, seed=seed,
+                                        progress=None if quiet else _labelled("cases"))}
+        per_month = evaluation.monthly_volume(span["referrals"], span["months"])
+        report["month"] = {"usual_volume": per_month, "history": span, "runs": []}
+        for factor in [int(v) for v in volumes.split(",") if v.strip()]:
+            for method in ("engine", "historical member choice"):
+                run = evaluation.simulate_month(snapshot, world, enterprises, factor * per_month, seed=seed,
+                                                method="engine" if method == "engine" else "historical",
+                                                progress=None if quiet else _labelled(f"month at {factor}x, {method}"))
+                report["month"]["runs"].append({"volume": f"{factor}x", **run, "method": method})
+        _echo_json(report)
+    finally:
+        db.close()
+
+
+def _labelled(label):
+    def progress(items):
+        return _bar(items, label)
+    return progress
+
+
+commands = [train_scorer, evaluate_scorer, allocate, evaluate_engine]

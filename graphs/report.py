@@ -435,7 +435,9 @@ def _bundle_text(bundle) -> str:
         return bundle["error"]
     members = "; ".join(f"{m['name_th']} ({', '.join(m['needs'])})" for m in bundle.get("members", []))
     missing = f" — uncovered: {', '.join(bundle['uncovered'])}" if bundle.get("uncovered") else ""
-    return (members or "–") + missing
+    meaning = bundle.get("chance_meaning")
+    chance = f" — {meaning['th']} / {meaning['en']}" if meaning else ""
+    return (members or "–") + missing + chance
 
 
 def _cluster_section(clusters) -> str:

@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 
 from matcher.engine import allocation
+from matcher.engine.matching import match
+from matcher.engine.request import MatchRequest
 from matcher.errors import Unprocessable
 from test_matching import toy_snapshot
 
@@ -37,13 +39,14 @@ def test_joint_allocation_serves_what_greedy_cannot(toy, solver):
     assert alone["members_over_capacity"] == 1
 
 
-def test_bundle_objectives_are_exact(toy):
-    bundle = allocation.allocate(toy, [allocation.Case("1", "x", "TH-50", ["loan", "credit_guarantee"])])
-    row = bundle["bundles"][0]
-    assert row["members"] == ["A1"]  # one member for both needs saves a hand-off
-    assert row["objective"] == pytest.approx(sum(row["terms"].values()), abs=1e-5)
-    assert row["terms"]["fixed"] == 0.5 and row["success_chance"] == pytest.approx(np.exp(-row["terms"]["assignment"]),
-                                                                                   abs=1e-4)
+def test_bundle_objectives_are_the_matchs_own(toy):
+    case = allocation.Case("1", "x", "TH-50", ["loan", "credit_guarantee"])
+    row = allocation.allocate(toy, [case])["bundles"][0]
+    assert row["members"] == ["A1"]  # one leg for both needs is likelier than two legs
+    matched = match(toy, MatchRequest.parse(toy, {"needs": case.needs, "province": "TH-50", "top_k": 1}))
+    assert matched.bundles[0].members == ["A1"]
+    assert row["objective"] == pytest.approx(matched.bundles[0].objective, abs=1e-6)
+    assert row["success_chance"] == pytest.approx(np.exp(-row["objective"]), abs=1e-4)
 
 
 def test_bad_rows_are_all_reported_and_nothing_is_allocated(ref):
@@ -98,13 +101,26 @@ def test_joint_allocation_covers_at_least_as_many_needs_as_greedy(demo):
     assert joint["synthetic"] is True
 
 
+def legs_cost(snapshot, cases, rows) -> float:
+    """What the flow minimises: the cost of every allocated leg, without the bundle terms."""
+    table = allocation.CostTable(snapshot)
+    total = 0.0
+    for case, row in zip(cases, rows):
+        legs: dict = {}
+        for need, member in row["assignment"].items():
+            if member is not None:
+                legs.setdefault(member, []).append(need)
+        total += sum(table.leg_cost(case.province, case.sector, needs, snapshot.member_index[m])
+                     for m, needs in legs.items())
+    return total
+
+
 def test_solvers_agree(demo):
     cases = crowded_cases(demo, n=120, seed=2)
-    a = allocation.allocate(demo, cases, solver="ortools")["summary"]
-    b = allocation.allocate(demo, cases, solver="networkx")["summary"]
-    assert a["case_needs_unserved"] == b["case_needs_unserved"]
-    assert a["terms"]["assignment"] + a["terms"]["fixed"] == pytest.approx(b["terms"]["assignment"]
-                                                                         + b["terms"]["fixed"], abs=1e-3)
+    a = allocation.allocate(demo, cases, solver="ortools")
+    b = allocation.allocate(demo, cases, solver="networkx")
+    assert a["summary"]["case_needs_unserved"] == b["summary"]["case_needs_unserved"]
+    assert legs_cost(demo, cases, a["bundles"]) == pytest.approx(legs_cost(demo, cases, b["bundles"]), abs=1e-3)
 
 
 def test_allocate_command_writes_csv_and_json(runner, tmp_path):

@@ -218,8 +218,10 @@ def test_whole_flow_from_a_thai_description_to_a_completed_referral_in_the_kpis(
     one, two = bundles.nth(0).bounding_box(), bundles.nth(1).bounding_box()
     assert two["x"] > one["x"] + one["width"] - 5 and abs(two["y"] - one["y"]) < 5, "side by side"
     first = bundles.nth(0).inner_text()
-    for label in ("โอกาสสำเร็จโดยประมาณ", "รับผิดชอบ", "ระยะทาง", "รับงานได้อีก", "เคยทำงานร่วมกัน", "ลำดับการส่งต่อ"):
+    for label in ("โอกาสสำเร็จครบทุกความต้องการ", "จากกรณีลักษณะเดียวกันทุก 100 ราย", "รับผิดชอบ", "ระยะทาง",
+                  "รับงานได้อีก", "เคยทำงานร่วมกัน", "ลำดับการส่งต่อ"):
         assert label in first, label
+    assert page.locator("#order-note").inner_text().startswith("เรียงชุดบริการตามโอกาส")
     assert re.search(r"\d+%", first)
     assert page.locator("#why-text").inner_text().startswith("ชุดที่ 1")
     assert page.locator("svg.members-map circle.member-dot").count() >= 2

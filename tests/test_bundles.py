@@ -1,102 +1,144 @@
-"""The bundle search (matcher.engine.bundles): exact against brute force, known toy answers, the bounds are valid."""
+"""The bundle search (matcher.engine.bundles): exact against brute force, known toy answers, valid bounds."""
 
 import itertools
 import math
 
-import networkx as nx
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matcher.engine import branch_bound, bundles, coordination
+from matcher.engine import bundles
+from matcher.engine.objective import Objective, leg_cost, popcounts, subset_sums
 
 INF = math.inf
 
 
-def brute_force(cost, D, fixed, lam, *, coordinate=0, required=(), max_members=None, top_k=3):
-    """Every assignment of needs to members: the top_k distinct member sets by J (reference answer)."""
-    P, N = cost.shape
-    cands = [np.flatnonzero(np.isfinite(cost[:, n])).tolist() for n in range(N)]
-    coord = list(range(P, P + coordinate))
+def brute_force(obj: Objective, *, required=(), max_members=None, banned=()) -> dict:
+    """Every assignment of needs to members: the best J of each member set (the reference answer)."""
+    cands = [[m for m in np.flatnonzero(np.isfinite(obj.logits[:, 1 << n])) if m not in banned]
+             for n in range(obj.needs)]
     best = {}
     for choice in itertools.product(*cands):
-        members = tuple(sorted(set(choice)))
+        groups: dict[int, int] = {}
+        for n, m in enumerate(choice):
+            groups[m] = groups.get(m, 0) | (1 << n)
+        members = sorted(groups)
+        masks = [groups[m] for m in members]
         if max_members and len(members) > max_members or not set(required) <= set(members):
             continue
-        J = (sum(cost[p, n] for n, p in enumerate(choice)) + sum(fixed[p] for p in members)
-             + lam * coordination.mst_weight(D, list(members) + coord))
-        if members not in best or J < best[members]:
-            best[members] = J
-    return sorted(best.values())[:top_k]
+        if not np.isfinite(obj.logits[members, masks]).all():
+            continue
+        J = obj.value(members, masks)
+        best[tuple(members)] = min(best.get(tuple(members), INF), J)
+    return best
 
 
-def random_instance(rng, max_members=8, max_needs=4):
+def random_objective(rng, max_members=8, max_needs=4) -> Objective:
+    """Leg logits: the mean of per-need logits plus a term per extra need; sparse joint work; a few members
+    already on the case."""
     P, N, Q = int(rng.integers(2, max_members + 1)), int(rng.integers(1, max_needs + 1)), int(rng.integers(0, 3))
-    cost = rng.uniform(0.05, 2.0, size=(P, N))
-    cost[rng.random((P, N)) < 0.4] = INF
+    single = rng.normal(1.0, 1.0, size=(P, N))
+    single[rng.random((P, N)) < 0.4] = -INF
     for n in range(N):
-        if not np.isfinite(cost[:, n]).any():
-            cost[rng.integers(P), n] = rng.uniform(0.05, 2.0)
-    points = rng.uniform(0, 2, size=(P + Q, 2))
-    D = np.minimum(np.abs(points[:, None] - points[None]).sum(-1), coordination.FAR)  # a capped metric
-    fixed = rng.uniform(0.1, 1.0, P)
-    required = [int(rng.integers(P))] if rng.random() < 0.2 else []
-    limit = int(rng.integers(1, 4)) if rng.random() < 0.3 else None
-    return cost, D, fixed, Q, required, limit
+        if not np.isfinite(single[:, n]).any():
+            single[rng.integers(P), n] = 1.0
+    count = popcounts(N)
+    logits = subset_sums(single) / np.maximum(count, 1) + rng.normal(0, 0.4) * (count - 1)
+    logits[:, 0] = -INF
+    joint = rng.integers(0, 5, size=(P + Q, P + Q)) * (rng.random((P + Q, P + Q)) < 0.3)
+    joint = np.triu(joint, 1)
+    return Objective(logits, (joint + joint.T).astype(float), float(rng.uniform(0, 0.8)),
+                     float(-rng.uniform(0, 0.4)), Q)
 
 
-@pytest.mark.parametrize("engine", [bundles.search, bundles.search_sets, branch_bound.search_assignments])
-@pytest.mark.parametrize("seed", range(6))
-def test_search_equals_brute_force(engine, seed):
+@pytest.mark.parametrize("seed", range(8))
+def test_search_equals_brute_force(seed):
     rng = np.random.default_rng(seed)
     for _ in range(40):
-        cost, D, fixed, Q, required, limit = random_instance(rng)
+        obj = random_objective(rng)
+        required = [int(rng.integers(obj.size))] if rng.random() < 0.2 else []
+        limit = int(rng.integers(1, 4)) if rng.random() < 0.3 else None
         top_k = int(rng.integers(1, 5))
-        expected = brute_force(cost, D, fixed, 0.5, coordinate=Q, required=required, max_members=limit, top_k=top_k)
-        found = engine(cost, D, fixed=fixed, lam=0.5, top_k=top_k, coordinate=Q, required=required,
-                       max_members=limit)
+        expected = sorted(brute_force(obj, required=required, max_members=limit).values())[:top_k]
+        found = bundles.search(obj, top_k=top_k, required=required, max_members=limit)
         assert [b["J"] for b in found] == pytest.approx(expected, abs=1e-9)
+        for b in found:  # every result is priced exactly by the objective it was searched on
+            assert obj.value(b["members"], b["masks"]) == pytest.approx(b["J"], abs=1e-12)
 
 
-# A toy network with a known answer: needs x, y; members 0 (x, cheap), 1 (y, cheap), 2 (x and y, dearer),
-# 3 (y, a little dearer than 1 but a past partner of 0).
-TOY_COST = np.array([[0.10, INF], [INF, 0.10], [0.40, 0.40], [INF, 0.20]])
-TOY_D = np.array([[0, 1.0, 1.0, 0.25], [1.0, 0, 1.0, 1.0], [1.0, 1.0, 0, 1.0], [0.25, 1.0, 1.0, 0]])
+def reference_alternatives(obj: Objective, count: int) -> list[float]:
+    """The alternatives rule, by brute force: the best set avoiding the members used so far (a need whose
+    holders are all used keeps its likeliest holder), never a set twice."""
+    out, used, shown = [], set(), set()
+    single = obj.logits[:, [1 << n for n in range(obj.needs)]]
+    for _ in range(count):
+        banned = set(used)
+        for n in range(obj.needs):
+            holders = [int(m) for m in np.flatnonzero(np.isfinite(single[:, n]))]
+            if set(holders) <= banned:
+                banned.discard(max(holders, key=lambda m: single[m, n]))
+        sets = {k: J for k, J in brute_force(obj, banned=banned).items() if k not in shown}
+        if not sets:
+            break
+        key = min(sets, key=lambda k: (round(sets[k], 9), k))
+        out.append(sets[key])
+        shown.add(key)
+        used |= set(key)
+    return sorted(out)
 
 
-def test_toy_network_known_answer():
-    found = bundles.search(TOY_COST, TOY_D, fixed=np.full(4, 0.5), lam=0.5, top_k=3)
-    # {0, 3}: 0.1 + 0.2 + 2 * 0.5 + 0.5 * 0.25 = 1.425; {2}: 0.8 + 0.5 = 1.3; {0, 1}: 0.2 + 1.0 + 0.5 = 1.7.
-    assert [(b["members"], round(b["J"], 6)) for b in found] == [([2], 1.3), ([0, 3], 1.425), ([0, 1], 1.7)]
-    assert found[1]["assignment"] == [0, 3]
-    assert found[1]["terms"] == pytest.approx({"assignment": 0.3, "fixed": 1.0, "coordination": 0.125})
+@pytest.mark.parametrize("seed", range(4))
+def test_alternatives_are_the_best_different_teams(seed):
+    rng = np.random.default_rng(100 + seed)
+    for _ in range(30):
+        obj = random_objective(rng, max_members=7, max_needs=3)
+        found = bundles.alternatives(obj, count=3)
+        assert [b["J"] for b in found] == pytest.approx(reference_alternatives(obj, 3), abs=1e-9)
+        assert len({tuple(b["members"]) for b in found}) == len(found)
+        assert [b["J"] for b in found] == sorted(b["J"] for b in found)  # the chance never rises down the list
 
 
-def test_toy_constraints():
-    fixed = np.full(4, 0.5)
-    forced = bundles.search(TOY_COST, TOY_D, fixed=fixed, top_k=1, required=[1])[0]
-    assert forced["members"] == [0, 1] and forced["J"] == pytest.approx(1.7)
-    assert bundles.search(TOY_COST, TOY_D, fixed=fixed, top_k=1, max_members=1)[0]["members"] == [2]
-    assert bundles.search(TOY_COST, TOY_D, fixed=fixed, top_k=5, max_members=1) == \
-        bundles.search(TOY_COST, TOY_D, fixed=fixed, top_k=1, max_members=1)
+def test_a_need_only_one_member_can_take_keeps_that_member_in_the_alternatives():
+    found = bundles.alternatives(Objective(TOY_SOLE, np.zeros((3, 3)), 0.0, 0.0), count=3)
+    assert [b["members"] for b in found] == [[0, 2], [1, 2]]  # member 2 alone takes y
 
 
-def test_coordinate_members_join_the_tree_but_take_no_need():
-    # Member 4 (index P = 4) is already on the case and close to member 1: {0, 1} becomes cheap to coordinate.
-    D = np.full((5, 5), 1.0)
-    np.fill_diagonal(D, 0)
-    D[1, 4] = D[4, 1] = D[0, 4] = D[4, 0] = 0.2
-    best = bundles.search(TOY_COST, D, fixed=np.full(4, 0.5), top_k=1, coordinate=1)[0]
-    assert best["members"] == [0, 1]
-    assert best["terms"]["coordination"] == pytest.approx(0.5 * 0.4)
+# A toy with a known answer: needs x, y. Member 0 takes x well, member 1 takes y well, member 2 takes both
+# as one leg a little less well; 0 and 1 have worked together three times.
+TOY = np.array([[-INF, 2.0, -INF, -INF], [-INF, -INF, 2.0, -INF], [-INF, 1.5, 1.5, 1.6]])
+TOY_JOINT = np.array([[0, 3, 0], [3, 0, 0], [0, 0, 0]], float)
+TOY_SOLE = np.array([[-INF, 2.0, -INF, -INF], [-INF, 1.0, -INF, -INF], [-INF, -INF, 2.0, -INF]])
 
 
-def test_mst_weight_on_a_known_triangle():
-    D = np.array([[0, 1, 4], [1, 0, 2], [4, 2, 0]], dtype=float)
-    assert coordination.mst_weight(D, [0, 1, 2]) == 3
-    assert coordination.mst_weight(D, [0]) == 0
-    assert coordination.mst_weights(D, np.array([[0, 1, 2], [0, 2, 1], [2, 1, 0]])).tolist() == [3, 3, 3]
+def test_one_leg_for_both_needs_wins_when_joint_work_does_not_count():
+    found = bundles.search(Objective(TOY, TOY_JOINT, 0.0, 0.0), top_k=2)
+    # {2}: one leg at logit 1.6 (chance 0.832); {0, 1}: two legs at 2.0 (0.881^2 = 0.776).
+    assert [b["members"] for b in found] == [[2], [0, 1]]
+    assert found[0]["J"] == pytest.approx(leg_cost(1.6))
+    assert found[1]["J"] == pytest.approx(2 * leg_cost(2.0)) and found[1]["assignment"] == [0, 1]
+
+
+def test_past_partners_win_once_their_joint_work_counts():
+    found = bundles.search(Objective(TOY, TOY_JOINT, 0.5, 0.0), top_k=2)
+    # 0.5 * ln(1 + 3) lifts both legs of {0, 1} to 2.693: 2 * softplus(-2.693) < softplus(-1.6).
+    assert [b["members"] for b in found] == [[0, 1], [2]]
+    assert found[0]["J"] == pytest.approx(2 * leg_cost(2.0 + 0.5 * math.log(4)))
+
+
+def test_members_on_the_case_count_as_partners():
+    joint = np.zeros((4, 4))
+    joint[2, 3] = joint[3, 2] = 5  # member 2 has worked with the member already on the case (index 3)
+    best = bundles.search(Objective(TOY, joint, 0.5, 0.0, coordinate=1), top_k=1)[0]
+    assert best["members"] == [2] and best["J"] == pytest.approx(leg_cost(1.6 + 0.5 * math.log(6)))
+
+
+def test_constraints():
+    obj = Objective(TOY, TOY_JOINT, 0.0, 0.0)
+    assert bundles.search(obj, top_k=1, required=[0])[0]["members"] == [0, 1]
+    assert bundles.search(obj, top_k=5, max_members=1) == bundles.search(obj, top_k=1, max_members=1)
+    assert bundles.search(obj, top_k=3, banned=[2])[0]["members"] == [0, 1]
+    assert bundles.search(obj, top_k=3, banned=[0, 2]) == []
 
 
 @pytest.mark.parametrize("holds, expected", [
@@ -109,55 +151,41 @@ def test_minimum_cover_size(holds, expected):
     assert bundles.minimum_cover_size(np.array(holds, bool)) == expected
 
 
-def test_coordination_distances_follow_the_collaboration_graph():
-    G = nx.Graph()
-    G.add_nodes_from(["A", "B", "C", "D"])
-    G.add_edge("A", "B", joint=1)  # length 0.5
-    G.add_edge("B", "C", joint=3)  # length 0.25
-    coord = coordination.Coordination(G, ["A", "B", "C", "D"])
-    D = coord.matrix([0, 1, 2, 3])
-    assert D[0, 1] == pytest.approx(0.5) and D[0, 2] == pytest.approx(0.75) and D[1, 2] == pytest.approx(0.25)
-    assert D[3, 0] == coordination.FAR and (D == D.T).all() and (np.diag(D) == 0).all()
-    assert coord.nearest.tolist() == [0.5, 0.25, 0.25, coordination.FAR]
-    assert coord.joint(1, 2) == 3 and coord.joint(0, 3) == 0
-    assert coord.distance(0, 2) == pytest.approx(0.75) and coord.tree_weight([0, 1, 2]) == pytest.approx(0.75)
-
-
 def test_outside_lower_bound_is_valid():
     rng = np.random.default_rng(7)
-    for _ in range(60):
-        cost, D, fixed, _, _, _ = random_instance(rng, max_members=7, max_needs=3)
-        P = len(cost)
+    for _ in range(80):
+        obj = random_objective(rng, max_members=7, max_needs=3)
+        P = obj.size
         outside = rng.random(P) < 0.4
         if not outside.any() or outside.all():
             continue
-        nearest = coordination.nearest_in(D[:P, :P])
-        holds = np.isfinite(cost)
-        bound = bundles.outside_lower_bound(cost, outside, fixed, nearest,
-                                            min_members=bundles.minimum_cover_size(holds))
-        cands = [np.flatnonzero(holds[:, n]).tolist() for n in range(cost.shape[1])]
-        for choice in itertools.product(*cands):
-            members = sorted(set(choice))
+        joint = obj.joint[:P, :P]
+        on_case = obj.joint[:P, P:].sum(axis=1)
+        smallest = bundles.minimum_cover_size(np.isfinite(obj.logits[:, [1 << n for n in range(obj.needs)]]))
+        bound = bundles.outside_lower_bound(obj.logits, outside, joint.sum(axis=1), on_case, w_joint=obj.w_joint,
+                                            w_members=obj.w_members, coordinate=obj.coordinate,
+                                            min_members=smallest)
+        for members, J in brute_force(obj).items():
             if any(outside[m] for m in members):
-                J = (sum(cost[p, n] for n, p in enumerate(choice)) + fixed[members].sum()
-                     + 0.5 * coordination.mst_weight(D, members))
                 assert J >= bound - 1e-9
 
 
 @settings(max_examples=60, deadline=None)
 @given(seed=st.integers(0, 10_000), top_k=st.integers(1, 6))
 def test_results_are_distinct_sorted_and_consistent(seed, top_k):
-    cost, D, fixed, Q, required, limit = random_instance(np.random.default_rng(seed))
-    found = bundles.search(cost, D, fixed=fixed, top_k=top_k, coordinate=Q, required=required, max_members=limit)
+    obj = random_objective(np.random.default_rng(seed))
+    found = bundles.search(obj, top_k=top_k)
     assert len({tuple(b["members"]) for b in found}) == len(found) <= top_k
     assert [b["J"] for b in found] == sorted(b["J"] for b in found)
+    full = (1 << obj.needs) - 1
     for b in found:
-        assert all(np.isfinite(cost[p, n]) for n, p in enumerate(b["assignment"]))  # every need, by a holder
-        assert sorted(set(b["assignment"])) == b["members"]  # every member takes a need
-        assert sum(b["terms"].values()) == pytest.approx(b["J"])
-        assert set(required) <= set(b["members"]) and (limit is None or len(b["members"]) <= limit)
+        masks = b["masks"]
+        assert sum(masks) == full and all(m & o == 0 for i, m in enumerate(masks) for o in masks[i + 1:])
+        assert all(np.isfinite(obj.logits[m, g]) for m, g in zip(b["members"], masks))  # every leg allowed
+        assert all(b["assignment"][n] == m for m, g in zip(b["members"], masks) for n in range(obj.needs)
+                   if g >> n & 1)
 
 
 def test_a_need_without_candidates_is_refused():
     with pytest.raises(ValueError, match="every need"):
-        bundles.search(np.array([[0.1, INF]]), np.zeros((1, 1)))
+        bundles.search(Objective(np.array([[-INF, 1.0, -INF, -INF]]), np.zeros((1, 1)), 0.0, 0.0))

@@ -329,11 +329,31 @@ def test_recommendations_show_bundles_side_by_side_with_chance_plan_why_and_map(
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert len(re.findall(r'<article class="bundle"', html)) >= 2
-    assert "โอกาสสำเร็จโดยประมาณ" in html and re.search(r'class="chance-value">\d+%<', html)
-    assert "ลำดับการส่งต่อ" in html and "ทำไมชุดที่ 1 ดีกว่าชุดที่ 2" in html
-    assert re.search(r'<p id="why-text">ชุดที่ 1 ดี', html)
+    assert "โอกาสสำเร็จครบทุกความต้องการ" in html and "จากกรณีลักษณะเดียวกันทุก 100 ราย" in html
+    chances = [int(v) for v in re.findall(r'class="chance-value">(\d+)%<', html)]
+    assert chances == sorted(chances, reverse=True), "listed by their chance, highest first"
+    assert "เรียงชุดบริการตามโอกาสที่ทุกความต้องการจะได้รับการแก้ไข" in html
+    assert "ลำดับการส่งต่อ" in html and "ทำไมชุดที่ 1 มาก่อนชุดที่ 2" in html
+    why = re.search(r'<p id="why-text">(.*?)</p>', html, re.S).group(1)
+    quoted = re.search(r"ชุดที่ 1 มีโอกาสสำเร็จครบทุกด้าน(?:สูงกว่า|เท่ากัน)", why)
+    assert quoted, why
+    if "สูงกว่า" in why:  # the sentence quotes the two chances shown on the cards
+        a, b = re.search(r"\((\d+)% เทียบกับ (\d+)%\)", why).groups()
+        assert [int(a), int(b)] == chances[:2] and int(a) > int(b)
     assert "<svg class=\"members-map\"" in html and html.count('class="province-dot"') == 77
     assert "กม." in html and "รับงานได้อีก" in html
+
+
+def test_a_province_only_assumed_from_the_desk_shows_no_distances(desk):
+    html = post(desk.client("demo-desk"), "/desk/cases/bundles", **{**CASE, "province": "TH-50",
+                                                                   "province_from": "account"},
+                needs=["loan"]).get_data(as_text=True)
+    assert 'id="province-assumed"' in html and "ไม่แสดงระยะทาง" in html
+    assert "กม." not in html.split('class="bundles"')[1].split('class="card map-card"')[0]
+    chosen = post(desk.client("demo-desk"), "/desk/cases/bundles", **{**CASE, "province": "TH-57",
+                                                                     "province_from": "account"},
+                  needs=["loan"]).get_data(as_text=True)
+    assert 'id="province-assumed"' not in chosen, "a province the officer changed is the enterprise's"
 
 
 def test_a_need_left_empty_is_refused_with_the_draft_kept(desk):

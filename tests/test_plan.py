@@ -3,6 +3,7 @@
 import networkx as nx
 import pytest
 
+from matcher import render
 from matcher.engine import plan
 
 HEADER = "before,after,relation,sectors,reason_en,reason_th\n"
@@ -46,21 +47,27 @@ def test_food_case_runs_gmp_then_fda_then_packaging_with_the_loan_in_parallel(ru
     assignment = {"gmp_haccp": "A1", "fda_registration": "A1", "packaging_design": "C7", "loan": "A9",
                   "credit_guarantee": "A4"}
     result = plan.referral_plan(assignment, rules, "food")
-    steps = {s["step"]: {w["member"]: w["needs"] for w in s["work"]} for s in result["steps"]}
+    steps = {s.step: {w.member: w.needs for w in s.work} for s in result.steps}
     assert steps == {1: {"A1": ["gmp_haccp"], "A9": ["loan"], "A4": ["credit_guarantee"]},
                      2: {"A1": ["fda_registration"]}, 3: {"C7": ["packaging_design"]}}
-    assert result["steps"][0]["parallel"] is True and result["steps"][1]["parallel"] is False
-    assert {g["member"]: g["step"] for g in result["legs"]} == {"A1": 1, "A9": 1, "A4": 1, "C7": 3}
-    assert {(o["before"], o["after"]) for o in result["order"]} == {
+    assert result.steps[0].parallel is True and result.steps[1].parallel is False
+    assert plan.leg_steps(result) == {"A1": 1, "A9": 1, "A4": 1, "C7": 3}
+    assert {(r.before, r.after) for r in result.rules} == {
         ("gmp_haccp", "fda_registration"), ("fda_registration", "packaging_design"), ("credit_guarantee", "loan")}
-    assert result["th"].startswith("ขั้นที่ 1 พร้อมกัน") and result["en"].startswith("Step 1 in parallel")
+
+
+def test_plan_lines_are_written_in_thai_and_english(rules, ref):
+    assignment = {"gmp_haccp": "A1", "loan": "A9", "fda_registration": "A1"}
+    lines = render.plan_json(plan.referral_plan(assignment, rules, "food"), ref)
+    assert lines["th"].startswith("ขั้นที่ 1 พร้อมกัน: A1 (") and lines["en"].startswith("Step 1 in parallel: A1 (")
+    assert "→ ขั้นที่ 2: A1 (ขึ้นทะเบียน อย." in lines["th"]
 
 
 def test_sector_limited_rules_only_apply_to_their_sectors(rules):
     assignment = {"gmp_haccp": "A1", "fda_registration": "A2"}
-    assert len(plan.referral_plan(assignment, rules, "textiles")["steps"]) == 1
-    assert len(plan.referral_plan(assignment, rules, "food")["steps"]) == 2
-    assert len(plan.referral_plan(assignment, rules, None)["steps"]) == 2  # unknown sector: the safe order
+    assert len(plan.referral_plan(assignment, rules, "textiles").steps) == 1
+    assert len(plan.referral_plan(assignment, rules, "food").steps) == 2
+    assert len(plan.referral_plan(assignment, rules, None).steps) == 2  # unknown sector: the safe order
 
 
 def test_a_missing_middle_step_is_taken_as_done(rules):

@@ -1,4 +1,5 @@
-"""The success scorer: the estimator contract, calibration, leak-free features, storage and pick-up."""
+"""The leg scorer: the estimator contract, calibration, sign constraints, leak-free features, storage and
+pick-up."""
 
 import json
 
@@ -6,8 +7,10 @@ import numpy as np
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from matcher.engine import features as F, scoring
+from matcher.engine import features as F
+from matcher.engine import record, scoring, training
 from matcher.engine.matching import match
+from matcher.engine.request import MatchRequest
 from matcher.engine.snapshot import SnapshotCache, build_snapshot
 from matcher.store import history, models
 
@@ -34,7 +37,18 @@ def test_probabilities_are_calibrated_on_a_known_logistic_model():
     model = scoring.SuccessScorer().fit(X, y)
     assert model.coef_ == pytest.approx([1.5, -1.0, 0.0], abs=0.15)
     assert np.abs(model.predict_proba(X)[:, 1] - true).mean() < 0.02
-    assert scoring.probability_metrics(y, model.predict_proba(X)[:, 1])["ece"] < 0.03
+    assert training.probability_metrics(y, model.predict_proba(X)[:, 1])["ece"] < 0.03
+
+
+def test_a_sign_constraint_holds_a_coefficient_to_its_direction():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(4000, 2))
+    y = (rng.random(4000) < scoring.sigmoid(X @ np.array([1.0, 0.8]))).astype(int)
+    free = scoring.SuccessScorer(calibration_folds=0).fit(X, y)
+    held = scoring.SuccessScorer(calibration_folds=0, signs=[0, -1]).fit(X, y)
+    assert free.coef_[1] > 0.5 and held.coef_[1] == 0.0 and held.coef_[0] > 0.5
+    with pytest.raises(ValueError, match="signs has 1 entries for 2 features"):
+        scoring.SuccessScorer(signs=[1]).fit(X, y)
 
 
 def test_binary_targets_only():
@@ -57,51 +71,92 @@ def snapshot(db, ref):
 
 def test_training_features_use_only_the_history_before_each_leg(db, snapshot):
     legs = models.training_legs(db)
-    data = scoring.training_set(snapshot, legs)
+    data = training.training_set(snapshot, legs)
     col = {name: i for i, name in enumerate(F.FEATURE_NAMES)}
     by_id = {g["id"]: g for g in legs}
+    usable, needs = record.usable(snapshot, legs)
+    arrays = record.leg_arrays(snapshot, usable, needs)  # each leg's reference, around the network's level
+    reference = {g["id"]: (float(done), float(p)) for g, done, p in zip(usable, arrays["completed"],
+                                                                        arrays["reference"])}
     rows = np.random.default_rng(2).choice(len(data["y"]), 40, replace=False)
     for r in rows:
         leg = by_id[int(data["leg"][r])]
-        before = [g for g in legs if g["member_id"] == leg["member_id"] and g["status"] in scoring.FINAL
-                  and g["updated_at"] < leg["created_at"]]
-        assert np.expm1(data["X"][r, col["log_experience"]]) >= 0
+        mine = [g for g in legs if g["member_id"] == leg["member_id"]]
+        before = [g for g in mine if g["status"] in training.FINAL and g["updated_at"] < leg["created_at"]]
         finished_all = sum(len(json.loads(g["needs"])) for g in before)
         completed_all = sum(len(json.loads(g["needs"])) for g in before if g["status"] == "completed")
         assert data["X"][r, col["completion_rate"]] == pytest.approx(F.smoothed_rate(completed_all, finished_all))
-    assert set(np.unique(data["y"])) == {0, 1} and (data["weight"] > 0).all()
+        worked = [reference[g["id"]] for g in before if g["status"] in record.WORKED]
+        expected = sum(done - p for done, p in worked) / (sum(p * (1 - p) for _, p in worked) + F.RECORD_PRIOR)
+        assert data["X"][r, col["record_vs_expected"]] == pytest.approx(expected)
+        month = [g for g in mine if g["created_at"][:7] == leg["created_at"][:7]
+                 and (g["created_at"], g["id"]) < (leg["created_at"], leg["id"])]
+        assert data["X"][r, col["load_ratio"]] == pytest.approx(len(month) / snapshot.capacity_total[
+            snapshot.member_index[leg["member_id"]]])
+    assert set(np.unique(data["y"])) == {0, 1} and data["X"].shape[1] == len(F.FEATURE_NAMES)
 
 
-def test_match_time_probabilities_equal_the_training_features(snapshot):
-    scorer = scoring.LinearScorer("learned", {n: 0.1 * (i + 1) for i, n in enumerate(F.FEATURE_NAMES)}, -1.0)
+def test_partners_count_only_referrals_shared_before(db, snapshot):
+    legs = models.training_legs(db)
+    data = training.training_set(snapshot, legs)
+    col = {name: i for i, name in enumerate(F.FEATURE_NAMES)}
+    by_id = {g["id"]: g for g in legs}
+    by_referral: dict = {}
+    for g in legs:
+        by_referral.setdefault(g["referral_id"], []).append(g)
+    shared = [r for r in range(len(data["y"])) if len(by_referral[by_id[int(data["leg"][r])]["referral_id"]]) > 1]
+    for r in shared[:40]:
+        leg = by_id[int(data["leg"][r])]
+        sent = min(g["created_at"] for g in by_referral[leg["referral_id"]])
+        others = {g["member_id"] for g in by_referral[leg["referral_id"]]} - {leg["member_id"]}
+        joint = 0
+        for ref_legs in by_referral.values():
+            kept = {g["member_id"] for g in ref_legs if g["status"] != "declined"}
+            if min(g["created_at"] for g in ref_legs) < sent and leg["member_id"] in kept:
+                joint += len(kept & others)
+        assert data["X"][r, col["other_members"]] == len(others)
+        assert data["X"][r, col["joint_partners"]] == pytest.approx(np.log1p(joint))
+
+
+def test_match_time_logits_equal_the_training_features(snapshot):
+    scorer = scoring.LegScorer("learned", {n: 0.1 * (i + 1) for i, n in enumerate(F.FEATURE_NAMES)}, -1.0)
     need_idx = [snapshot.category_index["loan"], snapshot.category_index["branding"]]
     fit = scoring.sector_fit(snapshot, "food")
-    p = scorer.probability(snapshot, "TH-50", fit, need_idx)
+    rows = np.arange(snapshot.number_of_members)
+    allowed = snapshot.offers[:, need_idx]
+    z = scorer.leg_logits(snapshot, "TH-50", fit, need_idx, rows, allowed)
     case = scoring.case_columns_for(snapshot, "TH-50", fit)
-    member = F.member_columns(snapshot.load, snapshot.capacity_total, snapshot.completed.sum(axis=1),
-                              snapshot.finished.sum(axis=1))
+    member = F.member_columns(snapshot.month_load, snapshot.capacity_total, snapshot.completed.sum(axis=1),
+                              snapshot.finished.sum(axis=1), snapshot.record_excess, snapshot.record_information)
     coef = np.array([scorer.coef[n] for n in F.FEATURE_NAMES])
-    for k, j in enumerate(need_idx):
-        mc = F.member_category_columns(snapshot.specialisation[:, j], snapshot.completed[:, j],
-                                       snapshot.finished[:, j], snapshot.value_baht[:, j])
-        X = F.stack({**mc, **member, **case})
-        assert p[:, k] == pytest.approx(scoring.sigmoid(X @ coef - 1.0))
+    need_cols = [F.need_columns(snapshot.specialisation[:, j], snapshot.completed[:, j], snapshot.finished[:, j],
+                                snapshot.value_baht[:, j]) for j in need_idx]
+    for mask, parts in ((1, [0]), (2, [1]), (3, [0, 1])):
+        mean = {name: np.mean([need_cols[k][name] for k in parts], axis=0) for name in F.NEED}
+        X = F.stack({**mean, **member, **case, **F.leg_columns(np.full(len(rows), len(parts))),
+                     **F.bundle_columns(np.zeros(len(rows)), np.zeros(len(rows)))})
+        ok = allowed[:, parts].all(axis=1)
+        assert z[ok, mask] == pytest.approx((X @ coef - 1.0)[ok])
+        assert np.isneginf(z[~ok, mask]).all()
 
 
-def test_hand_set_weights_are_the_documented_formula(snapshot):
+def test_the_hand_set_prior_is_the_documented_formula(snapshot):
     j = snapshot.category_index["gmp_haccp"]
-    p = scoring.hand_probability(snapshot, "TH-50", "food", [j])[:, 0]
-    rate = (snapshot.completed[:, j] + 2.4) / (snapshot.finished[:, j] + 4)
-    load = snapshot.load / np.maximum(snapshot.capacity_total, 1)
-    fit = np.array(["food" in m["sectors"] for m in snapshot.members], float)
-    logit = (0.3 + 2.2 * (snapshot.specialisation[:, j] - 0.5) - 0.006 * snapshot.distance_km("TH-50")
-             - 2.0 * np.maximum(load - 0.6, 0) + 1.5 * (rate - 0.6) + 0.4 * fit)
-    assert p == pytest.approx(np.where(snapshot.offers[:, j], scoring.sigmoid(logit), 0.0))
+    rows = np.flatnonzero(snapshot.offers[:, j])
+    fit = scoring.sector_fit(snapshot, "food")
+    z = scoring.prior_scorer().leg_logits(snapshot, "TH-50", fit, [j], rows, np.ones((len(rows), 1), bool))[:, 1]
+    rate = (snapshot.completed[rows, j] + 2.4) / (snapshot.finished[rows, j] + 4)
+    load = snapshot.month_load[rows] / np.maximum(snapshot.capacity_total[rows], 1)
+    km = snapshot.distance_km("TH-50")[rows]
+    local = snapshot.member_province[rows] == snapshot.province_index["TH-50"]
+    logit = (np.log(0.6 / 0.4) + 1.5 * (snapshot.specialisation[rows, j] - 0.7) + 2.0 * (rate - 0.6)
+             - 5.0 * np.maximum(load - 0.8, 0) - 0.25 * km / 100 + 0.3 * local - 0.3 + 0.3 * fit[rows])
+    assert z == pytest.approx(logit)
 
 
-def test_thin_demo_history_keeps_the_hand_set_weights_and_says_why(db, snapshot):
-    out = scoring.train(snapshot, models.training_legs(db), history.demo_truth(db))
-    assert "fallback" in out and "hand-set weights stay in use" in out["fallback"]
+def test_thin_demo_history_keeps_the_hand_set_prior_and_says_why(db, snapshot):
+    out = training.train(snapshot, models.training_legs(db), history.demo_truth(db))
+    assert "fallback" in out and "hand-set prior stays in use" in out["fallback"]
     assert {"hand_set", "learned", "truth"} <= set(out["metrics"])
     assert snapshot.scorer.kind == "hand_set" and "train-scorer" in snapshot.scorer.note
 
@@ -109,14 +164,15 @@ def test_thin_demo_history_keeps_the_hand_set_weights_and_says_why(db, snapshot)
 def test_a_stored_model_is_picked_up_without_restart(db, ref):
     cache = SnapshotCache(ref)
     before = cache.get(db)
-    assert match(before, {"needs": ["loan"], "province": "TH-50"})["scorer"] == "hand_set"
-    out = scoring.train(before, models.training_legs(db), force=True)
+    request = {"needs": ["loan"], "province": "TH-50"}
+    assert match(before, MatchRequest.parse(before, request)).scorer["scorer"] == "hand_set"
+    out = training.train(before, models.training_legs(db), force=True)
     row = models.save_model(db, scoring.MODEL_NAME, params=out["params"], trained_on=out["trained_on"],
                             metrics=out["metrics"])
     after = cache.get(db)
     assert after is not before and after.scorer.kind == "learned" and after.scorer.version == row["version"] == 1
-    result = match(after, {"needs": ["loan"], "province": "TH-50"})
-    assert result["scorer"] == "learned" and result["scorer_version"] == 1
+    result = match(after, MatchRequest.parse(after, {"needs": ["loan"], "province": "TH-50"}))
+    assert result.scorer["scorer"] == "learned" and result.scorer["version"] == 1
     assert models.latest_model(db, scoring.MODEL_NAME)["params"] == out["params"]  # lossless round trip
     assert models.list_models(db)[0]["trained_on"]["legs"] == out["trained_on"]["legs"]
 
@@ -139,5 +195,7 @@ def test_train_and_evaluate_commands(runner, client):
     forced = runner.invoke(args=["train-scorer", "--quiet", "--force"])
     body = json.loads(forced.output)
     assert body["stored"] is True and body["version"] == 1 and body["trained_on"]["synthetic"] is True
+    effect = body["load_effect"]
+    assert effect["60%"] >= effect["90%"] >= effect["100%"]  # load never helps: the signs are held
     response = client.post("/api/v1/match", json={"needs": ["loan"], "province": "Chiang Mai"}).get_json()
     assert response["scorer"] == "learned" and response["scorer_version"] == 1

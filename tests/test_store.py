@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 
 from matcher.store import SCHEMA_VERSION, bump_data_version, data_version, directory, open_db, schema_version, \
     transaction
+from matcher.store.schema import MIGRATIONS
 
 
 @pytest.fixture
@@ -98,7 +99,6 @@ def test_member_round_trip_is_lossless(empty_db, name, capacity, spec, years):
 def test_an_existing_database_is_migrated_when_the_app_starts(tmp_path):
     """A file made before the latest migration gets it on the next start (make run, make serve, tests)."""
     from api import create_app
-    from matcher.store.schema import MIGRATIONS
 
     def tables_and_columns(path):
         handle = open_db(path, migrate_schema=False)
@@ -126,7 +126,6 @@ def test_the_referral_loop_migration_recomputes_existing_referrals(tmp_path, ref
     """A store whose referrals read "completed" with a declined need unmet gets their true status, each change
     with its appended event, and need rows, tracking codes and the legs' times."""
     from matcher.store import directory, history
-    from matcher.store.schema import MIGRATIONS
     from matcher.synthetic import demo
     path = tmp_path / "before-the-loop.db"
     db = open_db(path, migrate_schema=False)

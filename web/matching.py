@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from apiflask import APIBlueprint
 
+from matcher import render
 from matcher.engine.matching import match as match_bundles
+from matcher.engine.request import MatchRequest
 from matcher.errors import Unprocessable
 from matcher.vocabulary import MAX_NEEDS
 
@@ -19,18 +21,20 @@ bp = APIBlueprint("matching", __name__, tag="Matching")
 def match(body):
     """Recommend bundles of members that together cover every need the network can cover.
 
-    Bundles minimise J = sum of -ln p over the assignment + a hand-off cost per member + lambda * the
-    minimum spanning tree of the members on the collaboration graph (docs/ENGINE.md). Each bundle lists
-    its members with the needs each takes and reasons in Thai and English (distance, capacity left,
-    track record, past joint work), its chance of success, its referral plan (who first, what runs in
-    parallel) and why it beat the next bundle; needs nobody can take are listed as uncovered. With
-    "explain": true the response also holds the candidate pool, every cost and the coordination
-    distances, so that anyone can recompute each bundle's J and check that none in the pool is better.
-    With "text" instead of "needs" the text is classified first; the response holds the needs used and
-    the classification ("intake").
+    Bundles are ranked by their calibrated chance that every need is met (J = -ln of it; docs/ENGINE.md):
+    each member's leg, carrying all the needs given to it, succeeds or fails as one piece of work, with
+    past joint work and hand-offs learned from history. Each bundle lists its members with the needs each
+    takes, the leg's chance and reasons (codes with their numbers, and the same in Thai and English:
+    distance, capacity left, track record, past joint work), the bundle's chance and what it means, its
+    referral plan (who first, what runs in parallel) and why it ranks above the next bundle; needs nobody
+    can take are listed as uncovered. With "explain": true the response also holds the candidate pool's
+    leg logits and the joint-work counts, so that anyone can recompute each bundle's J and check that
+    none in the pool is better. With "text" instead of "needs" the text is classified first; the response
+    holds the needs used and the classification ("intake").
     """
     intake = _needs_from_text(body) if not body.get("needs") else None
-    result = match_bundles(get_snapshot(), body)
+    snapshot = get_snapshot()
+    result = render.result_json(match_bundles(snapshot, MatchRequest.parse(snapshot, body)), snapshot.ref)
     return {**result, "intake": intake} if intake else result
 
 

@@ -11,7 +11,7 @@ from apiflask.fields import Boolean, Date, Dict, Float, Integer, List, Nested, S
 from apiflask.validators import Length, OneOf, Range
 from flask import request
 
-from matcher import lifecycle
+from matcher import lifecycle, render
 from matcher.referrals import followup, parsing, service
 from matcher.vocabulary import CONSENT_SCOPES, MAX_NEEDS, MAX_NOTE, MAX_VALUE_BAHT, SATISFACTION
 
@@ -187,10 +187,13 @@ def update_leg(referral_id, leg_id, body):
 def rematch(referral_id, body):
     """Propose replacements for a declined leg, or send them with `assignment` (roles: desk, admin).
 
-    Members who declined any leg of the referral are excluded; coordination is scored against the
-    members who stay.
+    Members who declined any leg of the referral are excluded; past joint work with the members who stay
+    counts in the proposals' chances.
     """
-    result = service.rematch(get_db(), get_snapshot(), referral_id, body, auth.current_principal())
+    snapshot = get_snapshot()
+    result = service.rematch(get_db(), snapshot, referral_id, body, auth.current_principal())
+    if "proposals" in result:
+        result["proposals"] = render.result_json(result["proposals"], snapshot.ref)
     return result, 201 if result.pop("created") else 200
 
 

@@ -60,8 +60,9 @@ class MatchIn(Schema):
     include = List(String(validate=Length(1, 32)), load_default=list, validate=Length(0, MAX_NEEDS),
                    metadata={"description": "member ids that must be in every bundle (each takes at least one need)"})
     coordinate_with = List(String(validate=Length(1, 32)), load_default=list, validate=Length(0, MAX_MEMBER_IDS),
-                           metadata={"description": "members already working on the case: they count in the "
-                                                    "coordination term, take no need and are never proposed"})
+                           metadata={"description": "members already working on the case: their past joint work "
+                                                    "with the proposed members counts, they take no need and are "
+                                                    "never proposed"})
     max_members = Integer(allow_none=True, validate=Range(1, MAX_NEEDS),
                           metadata={"description": "largest bundle (members); default: no limit"})
     local_only = Boolean(load_default=False,
@@ -69,5 +70,9 @@ class MatchIn(Schema):
     kinds = String(load_default="all", validate=OneOf(list(KINDS)),
                    metadata={"description": "all: agencies and consultants; agencies: agencies (BDSPs) only"})
     explain = Boolean(load_default=False,
-                      metadata={"description": "also return the candidate pool, every objective term and the "
-                                               "coordination distances, to recompute and check each bundle"})
+                      metadata={"description": "also return the candidate pool's leg logits, the weights of the "
+                                               "bundle terms and the joint-work counts, to recompute and check "
+                                               "each bundle"})
+    province_assumed = Boolean(load_default=False,
+                               metadata={"description": "the province is a default (e.g. the desk's own), not the "
+                                                        "enterprise's: distances are not offered as reasons"})

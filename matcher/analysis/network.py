@@ -23,6 +23,7 @@ from graphs import centrality, coverage, resilience, rollout
 from graphs import clusters as cluster_analysis
 from graphs import kpis as kpi_analysis
 from graphs.network import collaboration_graph
+from matcher import render
 from matcher.analysis.inputs import (
     _labels,
     _names,
@@ -273,14 +274,16 @@ def _cluster_bundle(snapshot, cl, needs) -> dict | None:
     if not needs or not cl.get("province"):
         return None
     from matcher.engine.matching import match
+    from matcher.engine.request import MatchRequest
     try:
-        result = match(snapshot, {"needs": list(needs), "province": cl["province"], "sector": cl.get("sector"),
-                                  "top_k": 1})
+        result = match(snapshot, MatchRequest(needs=list(needs), province=cl["province"], sector=cl.get("sector"),
+                                              top_k=1).checked(snapshot))
     except RismepError as error:
         return {"needs": list(needs), "error": error.message}
-    best = (result.get("bundles") or [None])[0]
-    return {"needs": list(needs), "covered": result.get("covered", []), "uncovered": result.get("uncovered", []),
-            "members": [{k: m.get(k) for k in ("id", "type", "name_th", "name_en", "province", "needs")}
-                        for m in (best or {}).get("members", [])],
-            "success_chance": (best or {}).get("success_chance")}
+    best = result.bundles[0] if result.bundles else None
+    return {"needs": list(needs), "covered": result.covered, "uncovered": [u.need for u in result.uncovered],
+            "members": [{"id": leg.member, "type": leg.type, "name_th": leg.name_th, "name_en": leg.name_en,
+                         "province": leg.province, "needs": leg.needs} for leg in (best.legs if best else [])],
+            "success_chance": best.chance if best else None,
+            "chance_meaning": {lang: render.chance_text(best.chance, lang) for lang in render.LANGS} if best else None}
 

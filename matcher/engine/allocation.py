@@ -1,20 +1,22 @@
 """Batch allocation: many cases at once under the members' monthly capacities.
 
-A case's bundle is a set of legs: a member and the group of needs it takes. The cost of a leg depends
-only on (province, sector, group of needs) and the member: ``f + sum of c over the group``. So:
+A case's bundle is a set of legs: a member and the group of needs it takes. The cost of a leg is the
+match's own (:mod:`matcher.engine.objective`): ``-ln sigmoid(z)`` with z the scorer's logit of the member
+taking the group as one leg; apart from the bundle terms (past joint work, hand-offs), it depends only on
+(province, sector, group of needs) and the member. So:
 
-1. each case's needs are split into legs as its best bundle alone would split them (each need to its
-   cheapest member, a need joining a member already on the case when that costs less than a hand-off);
+1. each case's needs are split into legs greedily (each need to the member whose leg of it alone costs
+   least; a need joins a member already on the case when one leg of both costs less than two legs);
 2. the legs are grouped by (province, sector, group of needs) and the whole batch is solved as one
-   min-cost flow (OR-Tools; networkx for comparison), exact for the legs' cost:
+   min-cost flow (OR-Tools; networkx for comparison), exact for the legs' own cost:
 
-       leg group (supply = its cases) --f + sum c--> member (legs left this month) --> sink
+       leg group (supply = its cases) --leg cost--> member (legs left this month) --> sink
        leg group --UNSERVED_COST per need--> sink
 
 3. the needs of legs left unserved are tried again one by one in a second flow on the capacity left;
 4. every case then takes its legs from its groups' quotas (all cases of a group see the same cost; the
-   cases whose legs can all be served go first), and each bundle's J is computed exactly (assignment +
-   hand-offs + lambda * MST).
+   cases whose legs can all be served go first), and each bundle's J (bundle terms included) is computed
+   by the match's objective: its chance that every need it was given is met is exp(-J).
 
 Baselines: ``allocate_sequentially`` (the same cases one at a time, each need to the cheapest member
 with capacity left) and ``allocate_independently`` (every case as if alone: what it would overflow).
@@ -82,65 +84,136 @@ def _case(row: dict, line: int, ref) -> Case:
                 province=province, needs=needs, sector=(row.get("sector") or "").strip() or None)
 
 
-# -- costs ----------------------------------------------------------------------------------------------
+# -- costs ---------------------------------------------------------------------------------------------
 
 
 class CostTable:
-    """c(m, n | province, sector) for every member and category, computed once per (province, sector);
-    ``costs`` is (M, C), ``by_category`` the same numbers as a (C, M) array (contiguous per category)."""
+    """The logit and the cost of every member taking a group of needs as one leg, per (province, sector),
+    without the bundle terms: the scorer's ``group_logits`` and ``objective.leg_cost`` of it (-inf / inf where
+    the member does not offer a need of the group or has no capacity for it). Cached per (province, sector)
+    and per (province, sector, group)."""
 
     def __init__(self, snapshot):
         self.snapshot = snapshot
-        self.scorer = snapshot.scorer or scoring.hand_set_scorer()
+        self.scorer = snapshot.scorer or scoring.prior_scorer()
         self.allowed = snapshot.offers & (snapshot.capacity > 0)
+        self._need_array = self.scorer.need_logits(snapshot)
+        self._need = self._need_array.tolist()  # (M, C) as lists: one member's leg, fast
+        self._offers = [set(np.flatnonzero(row).tolist()) for row in self.allowed]
+        self._holders = {j: np.flatnonzero(self.allowed[:, j]) for j in range(self.allowed.shape[1])}
+        self._pairs = np.nonzero(self.allowed)  # (members, categories) that may be given alone
+        self._base: dict = {}
+        self._singles: dict = {}
+        self._logits: dict = {}
         self._cache: dict = {}
         self._ranked: dict = {}
 
-    def ranked(self, province: str, sector: str | None, j: int) -> np.ndarray:
-        """Members that can take category j for this (province, sector), cheapest first (cached)."""
-        key = (province, sector, j)
+    def base(self, province: str, sector: str | None) -> np.ndarray:
+        """(M,) intercept + member + case terms for this (province, sector)."""
+        key = (province, sector)
+        out = self._base.get(key)
+        if out is None:
+            snap = self.snapshot
+            fit = scoring.sector_fit(snap, sector)
+            out = self._base[key] = self.scorer.member_logits(snap) + self.scorer.case_logits(snap, province, fit)
+        return out
+
+    def leg_logits(self, province: str, sector: str | None, needs: tuple) -> np.ndarray:
+        """(M,) the logit of each member taking ``needs`` (category codes) as one leg, rounded as a match
+        rounds it."""
+        key = (province, sector, needs)
+        z = self._logits.get(key)
+        if z is None:
+            idx = [self.snapshot.category_index[n] for n in needs]
+            cands = self._holders[idx[0]]
+            for j in idx[1:]:
+                cands = np.intersect1d(cands, self._holders[j], assume_unique=True)
+            z = np.full(len(self.allowed), -np.inf)
+            z[cands] = np.round(self.base(province, sector)[cands] + self._need_array[np.ix_(cands, idx)].mean(axis=1)
+                                + self.scorer.weight("extra_needs") * (len(idx) - 1), objective.DECIMALS)
+            self._logits[key] = z
+        return z
+
+    def leg_logit(self, province: str, sector: str | None, needs, m: int) -> float:
+        """The logit of member m taking ``needs`` as one leg (as ``leg_logits`` gives it, for one member)."""
+        index = self.snapshot.category_index
+        idx = [index[n] for n in needs]
+        offers = self._offers[m]
+        if any(j not in offers for j in idx):
+            return -math.inf
+        row = self._need[m]
+        z = (float(self.base(province, sector)[m]) + sum(row[j] for j in idx) / len(idx)
+             + self.scorer.weight("extra_needs") * (len(idx) - 1))
+        return round(z, objective.DECIMALS)
+
+    def leg_cost(self, province: str, sector: str | None, needs, m: int) -> float:
+        z = self.leg_logit(province, sector, needs, m)
+        if z == -math.inf:
+            return math.inf
+        return round(math.log1p(math.exp(-z)) if z > -30 else -z, objective.DECIMALS)
+
+    def single_costs(self, province: str, sector: str | None) -> np.ndarray:
+        """(C, M): the cost of every member taking each category alone, for this (province, sector)."""
+        key = (province, sector)
+        out = self._singles.get(key)
+        if out is None:
+            members, cats = self._pairs
+            z = np.round(self.base(province, sector)[members] + self._need_array[members, cats], objective.DECIMALS)
+            out = np.full(self.allowed.T.shape, np.inf)
+            out[cats, members] = np.round(objective.leg_cost(z), objective.DECIMALS)
+            self._singles[key] = out
+        return out
+
+    def leg_costs(self, province: str, sector: str | None, needs: tuple) -> np.ndarray:
+        """(M,) the cost of each member taking ``needs`` (category codes) as one leg."""
+        key = (province, sector, needs)
+        cost = self._cache.get(key)
+        if cost is None:
+            z = self.leg_logits(province, sector, needs)
+            cost = np.full(len(z), np.inf)
+            finite = np.isfinite(z)
+            cost[finite] = np.round(objective.leg_cost(z[finite]), objective.DECIMALS)
+            self._cache[key] = cost
+        return cost
+
+    def ranked(self, province: str, sector: str | None, need: str) -> np.ndarray:
+        """Members that can take ``need`` alone for this (province, sector), cheapest first (cached)."""
+        key = (province, sector, need)
         order = self._ranked.get(key)
         if order is None:
-            column = self.by_category(province, sector)[j]
+            column = self.single_costs(province, sector)[self.snapshot.category_index[need]]
             ok = np.flatnonzero(np.isfinite(column))
             order = self._ranked[key] = ok[np.argsort(column[ok], kind="stable")]
         return order
 
-    def costs(self, province: str, sector: str | None) -> np.ndarray:
-        return self.by_category(province, sector).T
-
-    def by_category(self, province: str, sector: str | None) -> np.ndarray:
-        key = (province, sector)
-        if key not in self._cache:
-            fit = scoring.sector_fit(self.snapshot, sector)
-            p = self.scorer.probability(self.snapshot, province, fit, slice(None))
-            self._cache[key] = np.ascontiguousarray(np.round(np.where(self.allowed, objective.neg_log(p), np.inf), 6).T)
-        return self._cache[key]
+    def joins(self, case: Case, legs: dict[int, list[str]], need: str, alone: int) -> int:
+        """The member that should take ``need``: ``alone`` (its cheapest taker as a leg of its own), or a
+        member already on the case (``legs``: member -> its needs) when one leg of both costs less."""
+        best, saving = alone, 0.0
+        own = self.leg_cost(case.province, case.sector, (need,), alone)
+        for m, needs in legs.items():
+            together = self.leg_cost(case.province, case.sector, needs + [need], m)
+            before = self.leg_cost(case.province, case.sector, needs, m)
+            if together - before - own < saving:
+                best, saving = m, together - before - own
+        return best
 
 
 # -- the flow -------------------------------------------------------------------------------------------
 
 
 def split_into_legs(snapshot, table: CostTable, case: Case) -> list[tuple[str, ...]]:
-    """The case's needs grouped as its cheapest bundle alone would group them (capacity ignored)."""
-    costs = table.by_category(case.province, case.sector)
-    chosen: dict[str, int] = {}
-    for need in case.needs:
-        j = snapshot.category_index[need]
-        order = table.ranked(case.province, case.sector, j)
-        if not len(order):
-            continue
-        column = costs[j]
-        m = int(order[0])
-        for other in dict.fromkeys(chosen.values()):
-            if column[other] <= column[m] + objective.FIXED_COST:
-                m = other
-                break
-        chosen[need] = m
+    """The case's needs grouped into legs (capacity ignored): each need to its cheapest member, or to a
+    member already on the case when one leg of both costs less than two."""
     legs: dict[int, list[str]] = {}
-    for need, m in chosen.items():
-        legs.setdefault(m, []).append(need)
-    return [tuple(g) for g in legs.values()] + [(n,) for n in case.needs if n not in chosen]
+    missing = []
+    for need in case.needs:
+        order = table.ranked(case.province, case.sector, need)
+        if not len(order):
+            missing.append(need)
+            continue
+        legs.setdefault(table.joins(case, legs, need, int(order[0])), []).append(need)
+    return [tuple(g) for g in legs.values()] + [(n,) for n in missing]
 
 
 def flow_network(snapshot, table: CostTable, groups: dict, legs_left: np.ndarray) -> dict:
@@ -156,8 +229,7 @@ def flow_network(snapshot, table: CostTable, groups: dict, legs_left: np.ndarray
     start, end, capacity, cost, group_arcs = [], [], [], [], []
     for g, (province, sector, needs) in enumerate(keys):
         demand = groups[keys[g]]
-        costs = table.by_category(province, sector)
-        column = costs[[snapshot.category_index[n] for n in needs]].sum(axis=0) + objective.FIXED_COST
+        column = table.leg_costs(province, sector, needs)
         members = _members_for(column, legs_left, demand)
         group_arcs.append((len(start), len(members), members.tolist()))
         start.extend([g] * len(members))
@@ -314,18 +386,17 @@ def _second_round(snapshot, table, cases, chosen, legs_left, solver) -> None:
 
 def allocate_sequentially(snapshot, cases: list[Case], *, progress=None, respect_capacity: bool = True) -> dict:
     """The baseline: cases one at a time in input order; each need to the cheapest member with capacity left
-    (a member already on the case wins when it is within one hand-off cost of the cheapest)."""
+    (or to a member already on the case when one leg of both costs less than two)."""
     table = CostTable(snapshot)
     legs_left = snapshot.capacity_left().astype(np.int64).copy()
     start: dict[tuple, int] = defaultdict(int)  # first member of each ranking that may have capacity left
     assignments = []
     for case in _progress(cases, progress):
-        costs = table.by_category(case.province, case.sector)
+        legs: dict[int, list[str]] = {}
         chosen: dict[str, int | None] = {}
         for need in case.needs:
-            j = snapshot.category_index[need]
-            order = table.ranked(case.province, case.sector, j)
-            key = (case.province, case.sector, j)
+            order = table.ranked(case.province, case.sector, need)
+            key = (case.province, case.sector, need)
             k = start[key]
             if respect_capacity:
                 while k < len(order) and legs_left[order[k]] <= 0:
@@ -334,14 +405,10 @@ def allocate_sequentially(snapshot, cases: list[Case], *, progress=None, respect
             if k >= len(order):
                 chosen[need] = None
                 continue
-            column = costs[j]
-            m = int(order[k])
-            for other in dict.fromkeys(v for v in chosen.values() if v is not None):
-                if column[other] <= column[m] + objective.FIXED_COST:  # already on the case: no new leg
-                    m = other
-                    break
+            m = table.joins(case, legs, need, int(order[k]))
+            legs.setdefault(m, []).append(need)
             chosen[need] = m
-        for m in set(v for v in chosen.values() if v is not None):
+        for m in legs:
             legs_left[m] -= 1
         assignments.append(chosen)
     label = "one at a time, greedy" if respect_capacity else "each case alone (capacity ignored)"
@@ -361,42 +428,54 @@ def _progress(items, progress):
 # -- reporting ------------------------------------------------------------------------------------------
 
 
+def bundle_objective(snapshot, table: CostTable, case: Case, chosen: dict) -> tuple[float, list[int]]:
+    """(J, members) of a case's allocated legs, bundle terms included (``objective.priced_legs``): its
+    chance that every need it was given is met is exp(-J)."""
+    legs: dict[int, list[str]] = {}
+    for n, m in chosen.items():
+        if m is not None:
+            legs.setdefault(m, []).append(n)
+    members = sorted(legs)
+    if not members:
+        return 0.0, []
+    scorer = table.scorer
+    z = [table.leg_logit(case.province, case.sector, legs[m], m) for m in members]
+    coord = snapshot.coordination()
+    joint = [sum(coord.joint(m, o) for o in members if o != m) for m in members]
+    priced = objective.priced_legs(z, joint, len(members) - 1,
+                                   round(scorer.weight("joint_partners"), objective.DECIMALS),
+                                   round(scorer.weight("other_members"), objective.DECIMALS))
+    return float(objective.leg_cost(priced).sum()), members
+
+
 def _report(snapshot, table: CostTable, cases, assignments, *, method: str) -> dict:
-    coordination = snapshot.coordination()
     ids = [m["id"] for m in snapshot.members]
     rows = []
-    total = {"assignment": 0.0, "fixed": 0.0, "coordination": 0.0}
+    total = 0.0
     legs = np.zeros(snapshot.number_of_members)
     covered = 0
     unserved: dict[tuple, int] = defaultdict(int)
     for case, chosen in zip(cases, assignments):
-        costs = table.by_category(case.province, case.sector)
-        members = sorted({m for m in chosen.values() if m is not None})
-        A = sum(float(costs[snapshot.category_index[n], m]) for n, m in chosen.items() if m is not None)
-        F = objective.FIXED_COST * len(members)
-        C = objective.LAMBDA * coordination.tree_weight(members)
+        J, members = bundle_objective(snapshot, table, case, chosen)
         missing = [n for n, m in chosen.items() if m is None]
         for n in missing:
             unserved[(case.province, n)] += 1
         covered += not missing
         for m in members:
             legs[m] += 1
-        total["assignment"] += A
-        total["fixed"] += F
-        total["coordination"] += C
+        total += J
         rows.append({"case": case.key, "enterprise": case.enterprise, "province": case.province,
                      "needs": case.needs, "assignment": {n: (ids[m] if m is not None else None)
                                                          for n, m in chosen.items()},
-                     "members": [ids[m] for m in members], "objective": round(A + F + C, 6),
-                     "terms": {"assignment": round(A, 6), "fixed": round(F, 6), "coordination": round(C, 6)},
-                     "success_chance": round(math.exp(-A), 4), "uncovered": missing})
+                     "members": [ids[m] for m in members], "objective": round(J, 6),
+                     "success_chance": round(math.exp(-J), 4), "uncovered": missing})
     left = snapshot.capacity_left()
     over_legs = np.maximum(legs - left, 0)
     idle = (legs == 0) & (left > 0)
     summary = {
         "method": method, "cases": len(cases), "case_needs": int(sum(len(c.needs) for c in cases)),
-        "total_objective": round(sum(total.values()), 3), "terms": {k: round(v, 3) for k, v in total.items()},
-        "mean_objective": round(sum(total.values()) / max(len(cases), 1), 4),
+        "total_objective": round(total, 3), "mean_objective": round(total / max(len(cases), 1), 4),
+        "mean_success_chance": round(float(np.mean([r["success_chance"] for r in rows])), 4) if rows else None,
         "cases_fully_covered": covered, "case_needs_unserved": int(sum(unserved.values())),
         "members_over_capacity": int((over_legs > 0).sum()), "legs_over_capacity": int(over_legs.sum()),
         "members_idle": int(idle.sum()), "members_used": int((legs > 0).sum()),

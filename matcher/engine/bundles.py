@@ -1,221 +1,321 @@
-"""Bundle search: choose members and an assignment of needs to them that minimises
+"""Bundle search: the member sets and legs of a candidate pool with the lowest J (the highest chance that
+every need is met), exactly.
 
-``J = sum_n c(a(n), n) + sum_{m in B} f(m) + lambda * MST(B + W)``, with ``c = -log p``,
+``search`` enumerates member sets by size s = 1, 2, ... and prices all sets of a size at once with numpy:
+for a set T, every member's bundle terms are known (its past joint referrals with the rest of T and with the
+members already on the case, and |T|), so each member's cost of taking each group of needs is known, and
+the cheapest split of the needs into |T| non-empty legs, one per member, is a dynamic programme over
+groups of needs. Two lower bounds prune, with B the k-th best J found so far:
 
-where ``B`` is the set of members the assignment ``a`` uses, ``f`` the hand-off cost per member and ``W``
-the members already working on the case (``coordinate_with``: no fixed cost, no needs, but part of the
-spanning tree). Distances for the spanning tree come from the collaboration graph (``Coordination``).
+- a size s is skipped when the cheapest split of the needs into s legs, each leg taken by whichever member
+  takes its group most cheaply with the largest bundle terms it could have at size s, is above B;
+- within a size, a member is left out when the cheapest such split in which it takes a leg is above B.
 
-``search`` finds the top k member sets exactly within a candidate pool: ``search_sets`` enumerates sets by
-size with numpy, pruned by lower bounds (dynamic programming over subsets of needs plus a spanning-tree
-bound; docs/ENGINE.md), and ``search_assignments`` is a branch and bound over needs for larger pools.
-``outside_lower_bound`` bounds every bundle that uses a member outside the pool, so that a match can say
-when its best bundle is optimal over the whole network, not only the pool.
+Both are lower bounds (a leg's cost falls as its bundle terms rise), so the result is the exact top k
+distinct member sets of the pool. ``outside_lower_bound`` bounds every bundle that uses a member outside the
+pool, so that a match can say when its best bundle is optimal over the whole network, not only the pool.
 """
 
 from __future__ import annotations
 
 import functools
-import itertools
 import math
 
 import numpy as np
 
-from matcher.engine.branch_bound import search_assignments
-from matcher.engine.coordination import mst_weights, nearest_in
-from matcher.engine.objective import EPS, FIXED_COST, LAMBDA, subset_sums
+from matcher.engine.objective import EPS, Objective, leg_cost
 
-SETS_UP_TO = 48  # pools up to this size are searched by enumerating member sets; larger ones by assignments
-CHUNK = 40_000  # member sets scored per numpy batch (and the largest list of sets kept in the cache)
-
-
-def search(cost: np.ndarray, D: np.ndarray, *, fixed=None, lam: float = LAMBDA, top_k: int = 3,
-           coordinate: int = 0, required=(), max_members: int | None = None) -> list[dict]:
-    """The ``top_k`` best bundles with distinct member sets, best first, exact within the pool.
-
-    ``cost[p, n]`` is c for pool member p and need n (``inf`` where p cannot take n); ``fixed[p]`` the
-    hand-off cost (default ``FIXED_COST``); ``D`` the coordination distances over the pool members
-    followed by ``coordinate`` members already on the case; ``required`` pool members every bundle must
-    contain; ``max_members`` caps the bundle size. Each result: ``{"assignment": [p per need], "members":
-    sorted p, "J": float, "terms": {"assignment", "fixed", "coordination"}}``. Every need must have a
-    finite cost for some pool member (else ValueError).
-
-    Uses ``search_sets`` (vectorised enumeration of member sets by size with an exact per-size lower
-    bound) for pools up to ``SETS_UP_TO`` members, else ``search_assignments`` (depth-first branch and
-    bound over needs). Both are exact.
-    """
-    cost = np.asarray(cost, dtype=float)
-    P, N = cost.shape
-    fixed = np.full(P, FIXED_COST) if fixed is None else np.asarray(fixed, dtype=float)
-    if N == 0:
-        return []
-    if not np.isfinite(cost).any(axis=0).all():
-        raise ValueError("every need must have at least one candidate in the pool")
-    if P <= SETS_UP_TO:
-        return search_sets(cost, D, fixed=fixed, lam=lam, top_k=top_k, coordinate=coordinate,
-                           required=required, max_members=max_members)
-    return search_assignments(cost, D, fixed=fixed, lam=lam, top_k=top_k, coordinate=coordinate,
-                              required=required, max_members=max_members)
-
-
-def search_sets(cost, D, *, fixed, lam=LAMBDA, top_k=3, coordinate=0, required=(), max_members=None):
-    """Enumerate member sets by size s = 1, 2, ... and score them all at once with numpy.
-
-    For a set T the best assignment gives each need to its cheapest member in T; when some member of T
-    is then idle, the set's own cost (every member takes a need) is found by a small assignment problem.
-    J(T) = that + sum f + lam * MST(T + W). Bounds (B = the k-th best J found so far):
-    - a size s is skipped when ``sep_s + lam * tree_s > B``, where ``sep_s`` is the cheapest split of the
-      needs into s groups with one member each (dynamic programming over subsets of needs) and ``tree_s``
-      the sum of the s + |W| - 1 smallest nearest-neighbour distances in the pool (every vertex but the
-      root of a spanning tree has an edge at least as long as its nearest-neighbour distance);
-    - within a size, a member m is left out when the cheapest s-group split in which m takes a group,
-      plus the same tree bound, is above B.
-    O(sum_s C(P_s, s) * s * needs) for the P_s members kept at size s.
-    """
-    cost = np.asarray(cost, float)
-    D = np.asarray(D, float)
-    fixed = np.asarray(fixed, float)
-    P, N = cost.shape
-    Q = int(coordinate)
-    required = sorted(set(int(r) for r in required))
-    largest = min(N, P, max_members or N)
-    nearest = np.sort(nearest_in(D)) if len(D) > 1 else np.zeros(len(D))
-    tree_floor = np.concatenate([[0.0], np.cumsum(nearest)])  # tree_floor[j]: the j smallest nn summed
-    sums = subset_sums(cost)
-    tables = _split_tables(sums, fixed, largest)
-    full = (1 << N) - 1
-    found: list[tuple] = []
-    bound = math.inf
-    for size in range(max(1, len(required)), largest + 1):
-        tree = lam * tree_floor[min(max(size + Q - 1, 0), len(tree_floor) - 1)]
-        if tables[size][full] + tree > bound + EPS:
-            continue
-        member_lb = _member_bounds(sums, fixed, tables[size - 1], full) + tree
-        kept = np.flatnonzero(member_lb <= bound + EPS)
-        if len(kept) < size or not set(required) <= set(kept.tolist()):
-            continue
-        local_required = [int(np.searchsorted(kept, r)) for r in required]
-        for local in _set_batches(len(kept), size, local_required):
-            found.extend(_score_sets(kept[local], cost, D, fixed, lam, size, Q, bound))
-            found.sort(key=lambda r: (round(r[0], 9), r[1]))
-            found = found[:top_k]
-            if len(found) >= top_k:
-                bound = found[-1][0]
-    return [{"assignment": assign, "members": list(members), "J": J,
-             "terms": {"assignment": A, "fixed": F, "coordination": coordination}}
-            for J, members, assign, A, F, coordination in found]
-
-
-def _split_tables(sums: np.ndarray, fixed: np.ndarray, largest: int) -> list[list[float]]:
-    """tables[s][mask]: the cheapest cover of the needs in ``mask`` by exactly s (member, group) pairs,
-    a member taking a group paying f + its c over the group (members not necessarily distinct), for
-    s = 0..largest. A lower bound on assignment + fixed cost of any s-member bundle. O(largest * 3^N)."""
-    full = sums.shape[1] - 1
-    single = (sums + fixed[:, None]).min(axis=0).tolist()
-    tables = [[0.0] + [math.inf] * full, single]
-    for _ in range(2, largest + 1):
-        prev = tables[-1]
-        nxt = [math.inf] * (full + 1)
-        for mask in range(1, full + 1):
+@functools.lru_cache(maxsize=16)
+def group_pairs(n: int) -> dict:
+    """The (group, part) pairs of the dynamic programmes over n needs: every non-empty proper part of every
+    group, sorted by group (``mask``, ``part``, ``starts`` of each group, ``groups`` having parts), and the
+    same restricted to parts holding the group's lowest need (``low_*``: splits into unlabelled legs)."""
+    out = {}
+    for name, lowest_only in (("", False), ("low_", True)):
+        masks, parts = [], []
+        for mask in range(1, 1 << n):
             low = mask & -mask
-            rest = mask ^ low
-            best = math.inf
-            sub = rest
-            while True:
-                part = sub | low
-                if part != mask:
-                    value = single[part] + prev[mask ^ part]
-                    if value < best:
-                        best = value
-                if not sub:
-                    break
-                sub = (sub - 1) & rest
-            nxt[mask] = best
-        tables.append(nxt)
-    return tables[: largest + 1]
-
-
-def _member_bounds(sums: np.ndarray, fixed: np.ndarray, rest_table: list[float], full: int) -> np.ndarray:
-    """(P,): for each member, the cheapest split in which it takes one group S (f + its c over S) and the
-    other needs are covered by ``rest_table`` (one size smaller)."""
-    masks = np.arange(1, full + 1)
-    rest = np.asarray(rest_table)[full ^ masks]
-    return (sums[:, 1:] + rest[None, :]).min(axis=1) + fixed
-
-
-@functools.lru_cache(maxsize=256)
-def _combinations(P: int, size: int) -> np.ndarray:
-    """All size-subsets of range(P) as a (C(P, size), size) array (int16), cached; at most CHUNK rows."""
-    return np.array(list(itertools.combinations(range(P), size)), dtype=np.int16).reshape(-1, size)
-
-
-def _set_batches(P: int, size: int, required):
-    """The size-subsets of range(P) that contain every required index, in batches of at most CHUNK rows."""
-    if math.comb(P, size) <= CHUNK:
-        sets = _combinations(P, size)
-        for r in required:
-            sets = sets[(sets == r).any(axis=1)]
-        if len(sets):
-            yield sets
-        return
-    combos = itertools.combinations(range(P), size)
-    while True:
-        sets = np.array(list(itertools.islice(combos, CHUNK)), dtype=np.int16).reshape(-1, size)
-        if not len(sets):
-            return
-        for r in required:
-            sets = sets[(sets == r).any(axis=1)]
-        if len(sets):
-            yield sets
-
-
-def _score_sets(sets, cost, D, fixed, lam, size, Q, bound) -> list[tuple]:
-    """(J, members, assignment per need, assignment cost, fixed, coordination) of every set (rows of
-    ``sets``) that covers every need and may beat ``bound``."""
-    P, N = cost.shape
-    values = cost[sets]  # (B, size, N)
-    best = values.min(axis=1)
-    keep = np.isfinite(best).all(axis=1)
-    sets, values, best = sets[keep], values[keep], best[keep]
-    slot = values.argmin(axis=1)  # (B, N): which member of the set takes each need
-    A = best.sum(axis=1)
-    F = fixed[sets].sum(axis=1)
-    keep = A + F <= bound + EPS
-    sets, values, best, slot, A, F = sets[keep], values[keep], best[keep], slot[keep], A[keep], F[keep]
-    if not len(sets):
-        return []
-    verts = np.concatenate([sets, np.broadcast_to(np.arange(P, P + Q), (len(sets), Q))], axis=1)
-    tree = lam * mst_weights(D, verts)
-    J = A + F + tree
-    idle = ~(slot[:, :, None] == np.arange(size)).any(axis=1)  # (B, size)
-    out = []
-    for i in np.flatnonzero(J <= bound + EPS):
-        assign_slots = slot[i]
-        extra = 0.0
-        if idle[i].any():
-            extra, assign_slots = _surjective(values[i], best[i])
-            if not math.isfinite(extra) or J[i] + extra > bound + EPS:
-                continue
-        members = sets[i]
-        out.append((float(J[i] + extra), tuple(int(m) for m in members),
-                    [int(members[k]) for k in assign_slots], float(A[i] + extra), float(F[i]), float(tree[i])))
+            sub = (mask - 1) & mask
+            while sub:
+                if not lowest_only or sub & low:
+                    masks.append(mask)
+                    parts.append(sub)
+                sub = (sub - 1) & mask
+        masks, parts = np.array(masks, dtype=np.int64), np.array(parts, dtype=np.int64)
+        groups, starts = np.unique(masks, return_index=True)
+        out.update({f"{name}mask": masks, f"{name}part": parts, f"{name}starts": starts, f"{name}groups": groups})
     return out
 
 
-def _surjective(values: np.ndarray, best: np.ndarray) -> tuple[float, np.ndarray]:
-    """Cheapest assignment of needs to the members of a set in which every member takes at least one need:
-    each member gets a distinct representative need (min-cost matching on c minus the need's cheapest c),
-    the other needs go to their cheapest member. Returns (extra cost over the cheapest, slot per need)."""
-    from scipy.optimize import linear_sum_assignment
-    delta = values - best  # (size, N), inf where the member cannot take the need
-    finite = np.where(np.isfinite(delta), delta, 1e9)
-    rows, cols = linear_sum_assignment(finite)
-    extra = float(finite[rows, cols].sum())
-    if extra >= 1e9:
-        return math.inf, values.argmin(axis=0)
-    slot = values.argmin(axis=0)
-    slot[cols] = rows
-    return extra, slot
+def split_tables(single: np.ndarray, largest: int) -> list[np.ndarray]:
+    """tables[k][g]: the cheapest split of the needs of group g into exactly k legs, a leg of group S costing
+    ``single[S]`` (any member, not necessarily distinct), for k = 0..largest. O(largest * 3^N)."""
+    size = len(single)
+    n = size.bit_length() - 1
+    pairs = group_pairs(n)
+    tables = [np.full(size, math.inf)]
+    tables[0][0] = 0.0
+    if largest >= 1:
+        first = np.array(single, float)
+        first[0] = math.inf
+        tables.append(first)
+    for _ in range(2, largest + 1):
+        nxt = np.full(size, math.inf)
+        if len(pairs["low_mask"]):
+            vals = single[pairs["low_part"]] + tables[-1][pairs["low_mask"] ^ pairs["low_part"]]
+            nxt[pairs["low_groups"]] = np.minimum.reduceat(vals, pairs["low_starts"])
+        tables.append(nxt)
+    return tables
+
+
+def alternatives(obj: Objective, *, count: int, required=(), max_members: int | None = None) -> list[dict]:
+    """Up to ``count`` bundles, each a different team wherever the pool allows it: the best bundle, then the
+    best that uses none of the members above it, and so on. A need whose every holder is already used keeps
+    its likeliest holder (and ``required`` members are always allowed), so a rare need does not end the
+    list; a member set is never shown twice. Each bundle is exact within the pool under these exclusions;
+    the list is returned best first. Results as ``search``'s."""
+    out: list[dict] = []
+    used: set[int] = set()
+    single = obj.logits[:, [1 << n for n in range(obj.needs)]]
+    _check_coverable(obj)
+    state = _LegSearch(obj, max_members)
+    for _ in range(count):
+        banned = used - set(int(r) for r in required)
+        for n in range(obj.needs):
+            holders = np.flatnonzero(np.isfinite(single[:, n]))
+            if len(holders) and set(holders.tolist()) <= banned:
+                banned.discard(int(holders[np.argmax(single[holders, n])]))
+        found = state.run(1, set(int(r) for r in required), banned, {tuple(b["members"]) for b in out})
+        if not found:
+            break
+        out.append(_result(obj, *found[0]))
+        used |= set(out[-1]["members"])
+    return sorted(out, key=lambda b: (round(b["J"], 9), b["members"]))
+
+
+def _check_coverable(obj: Objective) -> None:
+    if not np.isfinite(obj.logits[:, [1 << n for n in range(obj.needs)]]).any(axis=0).all():
+        raise ValueError("every need must have at least one candidate in the pool")
+
+
+def search(obj: Objective, *, top_k: int = 3, required=(), max_members: int | None = None, banned=(),
+           forbidden=()) -> list[dict]:
+    """The ``top_k`` best bundles of the pool with distinct member sets, best first, exact.
+
+    ``required``: pool members every bundle must contain; ``banned``: pool members no bundle may contain
+    (none left for a need: no bundle); ``forbidden``: member sets (sorted tuples) not to return;
+    ``max_members`` caps the bundle size. Each result:
+    ``{"members": [pool index], "masks": [group of needs of each member], "assignment": [pool index per
+    need], "J": float}``. Every need must be takeable by some pool member (else ValueError).
+
+    A depth-first branch and bound over legs (``_LegSearch``): each step gives the lowest need not yet
+    covered, with a group of other uncovered needs, to a member not yet in the bundle. Worst case
+    exponential in the needs; the bounds keep it small on the pools the pool rule makes (docs/ENGINE.md).
+    """
+    if obj.needs == 0:
+        return []
+    _check_coverable(obj)
+    state = _LegSearch(obj, max_members)
+    found = state.run(top_k, set(int(r) for r in required), set(int(b) for b in banned), set(forbidden))
+    return [_result(obj, J, members) for J, members in found]
+
+
+class _LegSearch:
+    """Depth-first branch and bound over legs.
+
+    A node holds the legs chosen so far (member, group) and the needs ``rest`` not yet covered. Its lower
+    bound: each chosen leg priced with the largest bundle terms it can still reach (its joint work with the
+    chosen members and with those on the case, plus the most joint work it could have with as many more
+    members as there are needs left, in a bundle of the fewest members it can end with), plus
+    ``cover[n][rest]``: the cheapest split of the rest into legs of any members, each priced with the
+    largest bundle terms its member could have in a bundle of at least n members. Leaves are priced
+    exactly; the best J of every member set is kept, and a node is cut when its bound exceeds the k-th best.
+    """
+
+    def __init__(self, obj: Objective, max_members):
+        self.obj = obj
+        P, N = obj.size, obj.needs
+        self.N, self.full = N, (1 << N) - 1
+        self.max_members = min(max_members or N, N, P)
+        self.wj, self.wm, self.Q = obj.w_joint, obj.w_members, obj.coordinate
+        joint = obj.joint
+        self.pair = [joint[m, :P].tolist() if joint[m, :P].any() else None for m in range(P)]
+        self.on_case = joint[:P, P:].sum(axis=1).tolist()
+        ordered = -np.sort(-joint[:P, :P], axis=1)
+        top = np.concatenate([np.zeros((P, 1)), np.cumsum(ordered, axis=1)], axis=1)
+        self.top = top[:, : N + 1].tolist() if top.shape[1] > N else np.pad(
+            top, ((0, 0), (0, N + 1 - top.shape[1])), mode="edge").tolist()
+        self.z = obj.logits.tolist()
+        self.cover = [self._cover(n) for n in range(N + 1)]
+        self.cheap = self._cheapest_legs()
+        self.legs_of = self._legs()
+        self.fitting: dict[tuple[int, int], list[tuple[int, int]]] = {}
+
+    def _members_for_bound(self, fewest: int) -> int:
+        """The bundle size whose members' term is the largest a bundle of at least ``fewest`` can have."""
+        return max(fewest, 1) if self.wm <= 0 else self.N
+
+    def _most_joint(self, m: int, more: int) -> float:
+        return self.top[m][min(more, self.N)] if self.wj > 0 else 0.0
+
+    def _cover(self, n: int) -> list[float]:
+        """cover[g]: the cheapest split of group g into legs of any members of a bundle of >= n members."""
+        P = self.obj.size
+        on_case = np.array(self.on_case)
+        most = np.array([self._most_joint(m, self.N - 1) for m in range(P)]) + on_case
+        terms = (self.wj * np.log1p(most) if self.wj > 0 else self.wj * np.log1p(on_case)) \
+            + self.wm * (self._members_for_bound(n) - 1 + self.Q)
+        single = leg_cost(self.obj.logits + terms[:, None]).min(axis=0)
+        tables = split_tables(single, self.N)
+        cover = np.min(np.array(tables[1:]), axis=0)
+        cover[0] = 0.0
+        return cover.tolist()
+
+    def _cheapest_legs(self) -> list[list[float]]:
+        """cheap[m][g]: the least a leg (m, g) can cost in any bundle (the largest bundle terms m can have)."""
+        on_case = np.array(self.on_case)
+        most = np.array([self._most_joint(m, self.N - 1) for m in range(self.obj.size)]) + on_case
+        terms = (self.wj * np.log1p(most) if self.wj > 0 else self.wj * np.log1p(on_case)) \
+            + self.wm * (self._members_for_bound(1) - 1 + self.Q)
+        return leg_cost(self.obj.logits + terms[:, None]).tolist()
+
+    def _legs(self) -> list[list[tuple]]:
+        """legs_of[n]: every (member, group) whose group holds need n as its lowest need, likeliest first."""
+        out = []
+        for n in range(self.N):
+            legs = []
+            below = (1 << n) - 1
+            for m, row in enumerate(self.z):
+                for g in range(1 << n, self.full + 1):
+                    if g >> n & 1 and not g & below and row[g] > -math.inf:
+                        legs.append((-row[g], m, g))
+            legs.sort()
+            out.append([(m, g) for _, m, g in legs])
+        return out
+
+    def run(self, top_k: int, required: set, banned: set, forbidden: set) -> list[tuple[float, tuple]]:
+        """The ``top_k`` best (J, member set) with every ``required`` member, no ``banned`` one and no
+        ``forbidden`` set; the tables above serve every run (leaving members out only raises costs)."""
+        holders = [{m for m, g in legs} - banned for legs in self.legs_of]
+        if not all(holders):
+            return []
+        self.top_k, self.required, self.banned, self.forbidden = top_k, required, banned, forbidden
+        self.best: dict[tuple, float] = {}
+        self.bound = math.inf
+        self._dfs([], [], self.full, 0.0)
+        return self.results()
+
+    def _joint(self, m: int, members) -> float:
+        """m's past joint referrals with ``members`` and with those on the case."""
+        row = self.pair[m]
+        if row is None:
+            return self.on_case[m]
+        total = self.on_case[m]
+        for o in members:
+            total += row[o]
+        return total
+
+    def _lower_bound(self, members, groups, rest) -> float:
+        fewest = len(members) + (1 if rest else 0)
+        more = min(bin(rest).count("1"), self.N)
+        total = self.cover[min(fewest, self.N)][rest]
+        members_term = self.wm * (self._members_for_bound(fewest) - 1 + self.Q)
+        wj = self.wj
+        for m, g in zip(members, groups):
+            joint = self._joint(m, members) + (self.top[m][more] if wj > 0 and rest else 0.0)
+            z = self.z[m][g] + wj * math.log1p(joint) + members_term
+            total += math.log1p(math.exp(-z)) if z > -30 else -z
+        return total
+
+    def _dfs(self, members, groups, rest, spent: float) -> None:
+        """``spent``: the least the chosen legs can cost (``cheap``), for a quick bound on each child."""
+        if not rest:
+            self._leaf(members, groups)
+            return
+        if len(members) >= self.max_members or self._lower_bound(members, groups, rest) > self.bound + EPS:
+            return
+        low = (rest & -rest).bit_length() - 1
+        cover = self.cover[min(len(members) + 2, self.N)]
+        banned = self.banned
+        fitting = self.fitting.get((low, rest))
+        if fitting is None:
+            fitting = self.fitting[(low, rest)] = [(m, g) for m, g in self.legs_of[low] if not g & ~rest]
+        for m, g in fitting:
+            if m in members or m in banned:
+                continue
+            least = spent + self.cheap[m][g]
+            if least + (cover[rest ^ g] if rest ^ g else 0.0) > self.bound + EPS:
+                continue
+            members.append(m)
+            groups.append(g)
+            self._dfs(members, groups, rest ^ g, least)
+            members.pop()
+            groups.pop()
+
+    def _leaf(self, members, groups) -> None:
+        if not self.required <= set(members):
+            return
+        members_term = self.wm * (len(members) - 1 + self.Q)
+        J, limit = 0.0, self.bound + EPS
+        for m, g in zip(members, groups):
+            z = self.z[m][g] + self.wj * math.log1p(self._joint(m, members)) + members_term
+            J += math.log1p(math.exp(-z)) if z > -30 else -z
+            if J > limit:
+                return
+        key = tuple(sorted(members))
+        if J > self.bound + EPS or J >= self.best.get(key, math.inf) or key in self.forbidden:
+            return
+        self.best[key] = J
+        if len(self.best) >= self.top_k:
+            self.bound = sorted(self.best.values())[self.top_k - 1]
+
+    def results(self) -> list[tuple[float, tuple]]:
+        found = sorted(((J, key) for key, J in self.best.items()), key=lambda r: (round(r[0], 9), r[1]))
+        return found[: self.top_k]
+
+
+def leg_costs_of_sets(obj: Objective, sets: np.ndarray) -> np.ndarray:
+    """(B, s, 2^N): the cost of each member of each set (rows of pool indices) taking each group of needs,
+    with its bundle terms in that set."""
+    B, s = sets.shape
+    P = obj.size
+    joint = obj.joint[sets[:, :, None], sets[:, None, :]].sum(axis=2) + obj.joint[:P, P:].sum(axis=1)[sets]
+    terms = obj.w_joint * np.log1p(joint) + obj.w_members * (s - 1 + obj.coordinate)
+    return leg_cost(obj.logits[sets] + terms[:, :, None])
+
+
+def best_split(L: np.ndarray) -> tuple[float, list[int]]:
+    """The cheapest split of the needs into one non-empty leg per member: ``L`` (s, 2^N) the members' costs.
+    Returns (cost, group of each member). O(s * 3^N)."""
+    s, size = L.shape
+    full = size - 1
+    best = {0: (0.0, [])}
+    for k in range(s):
+        last = k == s - 1
+        nxt = {}
+        for done, (cost, masks) in best.items():
+            rest = full ^ done
+            part = rest
+            while part:
+                if not last or part == rest:
+                    value = cost + L[k, part]
+                    key = done | part
+                    if key not in nxt or value < nxt[key][0] - 1e-15:
+                        nxt[key] = (value, masks + [part])
+                part = (part - 1) & rest
+        best = {g: v for g, v in nxt.items() if math.isfinite(v[0])}
+    return best.get(full, (math.inf, []))
+
+
+def _result(obj: Objective, J: float, members: tuple) -> dict:
+    L = leg_costs_of_sets(obj, np.array([members]))[0]
+    _, masks = best_split(L)
+    assignment = [0] * obj.needs
+    for m, mask in zip(members, masks):
+        for n in range(obj.needs):
+            if mask >> n & 1:
+                assignment[n] = m
+    return {"members": list(members), "masks": masks, "assignment": assignment, "J": J}
 
 
 def minimum_cover_size(holds: np.ndarray) -> int | None:
@@ -246,27 +346,32 @@ def minimum_cover_size(holds: np.ndarray) -> int | None:
     return None
 
 
-def outside_lower_bound(cost: np.ndarray, outside: np.ndarray, fixed: np.ndarray, nearest: np.ndarray, *,
-                        lam: float = LAMBDA, min_members: int = 1, coordinate: bool = False) -> float:
+def outside_lower_bound(logits: np.ndarray, outside: np.ndarray, joint_total: np.ndarray, on_case: np.ndarray, *,
+                        w_joint: float, w_members: float, coordinate: int = 0, min_members: int = 1) -> float:
     """A lower bound on J for every bundle that uses at least one member outside the pool.
 
-    ``cost`` is (M, N) over all candidate members (inf where a member cannot take a need), ``outside`` the
-    (M,) mask of members not in the pool, ``nearest`` each member's distance to its nearest collaborator
-    (a lower bound on its distance to anyone). For an outside member v in a bundle T:
-    if T = {v}: J = f(v) + sum_n c(v, n) + lam * MST({v} + W) >= that with MST >= nearest(v) when W is
-    non-empty; otherwise J >= sum_n c*(n) + min_n (c(v, n) - c*(n)) + f(v) + (max(2, min_members) - 1) *
-    min f + lam * nearest(v). O(M * N), vectorised.
+    ``logits`` (M, 2^N) the leg logits of every candidate member (-inf where it cannot take a group),
+    ``outside`` the (M,) mask of members not in the pool, ``joint_total`` each member's past joint referrals
+    with anyone and ``on_case`` with the members already on the case. An outside member v alone costs its
+    own leg; with others, at least its cheapest leg plus the cheapest cover of the other needs, every leg
+    priced with the largest bundle terms its member could have. A leg's cost falls as its logit rises, so
+    only the largest logit of each group matters: O(M * 2^N + 3^N), vectorised.
     """
-    cost = np.asarray(cost, float)
     if not outside.any():
         return math.inf
-    cstar = cost.min(axis=0)
-    sub = cost[outside]
-    fx, nn = np.asarray(fixed, float)[outside], np.asarray(nearest, float)[outside]
-    excess = (sub - cstar).min(axis=1)
-    f_min = float(np.min(fixed))
-    multi = cstar.sum() + excess + fx + (max(2, min_members) - 1) * f_min + lam * nn
-    single = np.where(np.isfinite(sub).all(axis=1), fx + sub.sum(axis=1) + (lam * nn if coordinate else 0.0),
-                      np.inf)
-    return float(np.min(np.minimum(multi, single)))
-
+    size = logits.shape[1]
+    full = size - 1
+    n = full.bit_length()
+    alone = leg_cost((logits[outside, full] + w_joint * np.log1p(on_case[outside])).max() + w_members * coordinate)
+    if n < 2:
+        return float(alone)
+    others = max(2, min_members) - 1 + coordinate if w_members <= 0 else n - 1 + coordinate
+    best_terms = (w_joint * np.log1p(joint_total + on_case) if w_joint > 0 else w_joint * np.log1p(on_case))
+    lifted = logits + best_terms[:, None]
+    single = leg_cost(lifted.max(axis=0) + w_members * others)
+    tables = split_tables(single, n)
+    cover = np.min(np.array(tables[1:]), axis=0)
+    cover[0] = 0.0
+    parts = np.arange(1, full)
+    own = leg_cost(lifted[outside][:, parts].max(axis=0) + w_members * others)
+    return float(min(alone, (own + cover[full ^ parts]).min()))

@@ -1,5 +1,6 @@
-"""Coordination distances between members (shortest paths on the collaboration graph) and minimum
-spanning trees over them: the coordination term of the bundle objective."""
+"""Past joint work between members: joint referral counts (what the bundle terms of the objective read)
+and coordination distances (shortest paths on the collaboration graph; used by the pool's partner rule
+and by the RarestFirst baseline of the engine's evaluation)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
-FAR = 1.0  # coordination distance between members with no collaboration path shorter than this
+FAR = 1.0  # default coordination distance between members with no closer collaboration path
+
 
 class Coordination:
     """Coordination distances between members: shortest paths on the collaboration graph, edge length
@@ -38,6 +40,7 @@ class Coordination:
         self._joint = {}
         for a, b, j in zip(u.tolist(), v.tolist(), joint):
             self._joint[(a, b)] = self._joint[(b, a)] = int(j)
+        self.joint_total = np.asarray(self.joint_graph.sum(axis=1)).ravel()  # each member's joint referrals
         # Nearest collaborator of each member (a lower bound on its distance to anyone): O(E).
         sym = self.symmetric = (self.graph + self.graph.T).tocsr()
         self.nearest = np.full(n, far)
@@ -95,70 +98,13 @@ class Coordination:
         k = int(np.searchsorted(cols, j))
         return float(vals[k]) if k < len(cols) and cols[k] == j else self.far
 
-    def tree_weight(self, members) -> float:
-        """Weight of the minimum spanning tree over the given members (member indices)."""
-        members = list(members)
-        if len(members) < 2:
-            return 0.0
-        if len(members) == 2:
-            return self.distance(members[0], members[1])
-        D = [[self.distance(a, b) for b in members] for a in members]
-        return _mst(D, list(range(len(members))))
-
     def joint(self, i: int, j: int) -> int:
         """Past joint referrals of members i and j (member indices)."""
         return self._joint.get((int(i), int(j)), 0)
 
-
-def mst_weight(D: np.ndarray, idx) -> float:
-    """Weight of the minimum spanning tree over the vertices ``idx`` of D (Prim, O(k^2))."""
-    idx = list(idx)
-    if len(idx) < 2:
-        return 0.0
-    return _mst([list(map(float, row)) for row in np.asarray(D)[np.ix_(idx, idx)]], list(range(len(idx))))
-
-
-def _mst(D: list[list[float]], verts: list[int]) -> float:
-    """Prim's algorithm on a dense matrix given as lists (fast for the few vertices of a bundle)."""
-    if len(verts) < 2:
-        return 0.0
-    first, rest = verts[0], verts[1:]
-    best = {v: D[first][v] for v in rest}
-    total = 0.0
-    while best:
-        v = min(best, key=best.__getitem__)
-        total += best.pop(v)
-        row = D[v]
-        for w in best:
-            if row[w] < best[w]:
-                best[w] = row[w]
-    return total
-
-
-def nearest_in(D: np.ndarray) -> np.ndarray:
-    """Each vertex's distance to its nearest other vertex of D (0 when D has one vertex)."""
-    if len(D) < 2:
-        return np.zeros(len(D))
-    masked = D + np.diag(np.full(len(D), np.inf))
-    return masked.min(axis=1)
-
-
-def mst_weights(D: np.ndarray, verts: np.ndarray) -> np.ndarray:
-    """MST weight over each row of ``verts`` (B, k) vertex indices of D: Prim vectorised over the rows,
-    O(B * k^2)."""
-    B, k = verts.shape
-    if k < 2:
-        return np.zeros(B)
-    W = D[verts[:, :, None], verts[:, None, :]]  # (B, k, k)
-    in_tree = np.zeros((B, k), bool)
-    in_tree[:, 0] = True
-    dist = W[:, 0, :].copy()
-    total = np.zeros(B)
-    rows = np.arange(B)
-    for _ in range(k - 1):
-        masked = np.where(in_tree, np.inf, dist)
-        nxt = masked.argmin(axis=1)
-        total += masked[rows, nxt]
-        in_tree[rows, nxt] = True
-        dist = np.minimum(dist, W[rows, nxt, :])
-    return total
+    def joint_matrix(self, idx) -> np.ndarray:
+        """(k, k) past joint referrals between the members ``idx`` (member indices), zero diagonal."""
+        idx = np.asarray(idx, dtype=np.int64)
+        block = self.joint_graph[idx][:, idx].toarray()
+        np.fill_diagonal(block, 0.0)
+        return block

@@ -3,8 +3,8 @@
 ``data/prerequisites.csv`` says which category must be done before which (GMP before Thai FDA registration
 for food, the FDA number before the label on new packaging, ...) or alongside which (a credit guarantee
 with the loan it secures), optionally for some sectors only. ``load_prerequisites`` reads it into a
-networkx DAG and refuses cycles; ``referral_plan`` orders one bundle's work in steps: everything in a
-step can run in parallel, and each step waits for the steps before it.
+networkx DAG and refuses cycles; ``referral_plan`` orders one bundle's work in steps (a typed ``Plan``):
+everything in a step can run in parallel, and each step waits for the steps before it.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 
 import networkx as nx
 
+from matcher.engine.results import Plan, PlanRule, PlanStep, StepWork
 from matcher.reference import read_csv
 
 RELATIONS = ("before", "alongside")
@@ -119,38 +120,22 @@ def steps_of(needs, rules, sector: str | None = None) -> tuple[dict[str, int], l
     return {n: depth(group_of[n]) for n in needs}, used
 
 
-def referral_plan(assignment: dict[str, str], rules, sector: str | None = None, labels: dict | None = None) -> dict:
-    """The plan of one bundle: ``assignment`` maps each need to the member id that takes it.
-
-    Returns ``{"steps": [{"step", "work": [{"member", "needs"}], "parallel", "th", "en"}], "legs":
-    [{"member", "needs", "step"}] (a leg starts at the first step of its needs), "order": [{"before",
-    "after", "relation", "th", "en"}], "th", "en"}``. ``labels`` maps a category code to (Thai, English).
-    """
-    labels = labels or {}
+def referral_plan(assignment: dict[str, str], rules, sector: str | None = None) -> Plan:
+    """The plan of one bundle (``assignment`` maps each need to the member id that takes it): its steps,
+    each with the work per member (everything in a step can run in parallel; a step waits for the steps
+    before it), and the rules that ordered them. ``matcher.render`` writes it in Thai and English."""
     step, used = steps_of(list(assignment), rules, sector)
     by_step: dict[int, dict[str, list[str]]] = {}
     for need, member in assignment.items():
         by_step.setdefault(step[need], {}).setdefault(member, []).append(need)
-    steps = []
-    for k in sorted(by_step):
-        work = [{"member": m, "needs": ns} for m, ns in by_step[k].items()]
-        steps.append({"step": k, "work": work, "parallel": len(work) > 1, **_step_text(k, work, labels)})
-    legs: dict[str, dict] = {}
-    for need, member in assignment.items():
-        leg = legs.setdefault(member, {"member": member, "needs": [], "step": step[need]})
-        leg["needs"].append(need)
-        leg["step"] = min(leg["step"], step[need])
-    order = [{"before": r.before, "after": r.after, "relation": r.relation, "th": r.reason_th, "en": r.reason_en}
-             for r in used]
-    return {"steps": steps, "legs": sorted(legs.values(), key=lambda g: (g["step"], g["member"])),
-            "order": order, "th": " → ".join(s["th"] for s in steps), "en": " → ".join(s["en"] for s in steps)}
+    steps = [PlanStep(k, [StepWork(m, ns) for m, ns in by_step[k].items()]) for k in sorted(by_step)]
+    return Plan(steps, [PlanRule(r.before, r.after, r.relation, r.reason_th, r.reason_en) for r in used])
 
 
-def _step_text(k: int, work: list[dict], labels: dict) -> dict:
-    def names(needs, lang):
-        return ", ".join(labels.get(n, (n, n))[lang] for n in needs)
-
-    th = "; ".join(f"{w['member']} ({names(w['needs'], 0)})" for w in work)
-    en = "; ".join(f"{w['member']} ({names(w['needs'], 1)})" for w in work)
-    together_th, together_en = (" พร้อมกัน", " in parallel") if len(work) > 1 else ("", "")
-    return {"th": f"ขั้นที่ {k}{together_th}: {th}", "en": f"Step {k}{together_en}: {en}"}
+def leg_steps(plan_: Plan) -> dict[str, int]:
+    """The step each member's leg starts at (the first step of its needs)."""
+    first: dict[str, int] = {}
+    for s in plan_.steps:
+        for w in s.work:
+            first.setdefault(w.member, s.step)
+    return first

@@ -1,35 +1,24 @@
-"""The candidate pool a match searches exactly, and the members a request allows."""
+"""The members a request allows, and the candidate pool a match searches exactly."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from matcher.engine import coordination, objective, scoring
-from matcher.engine.request import DECIMALS, MatchRequest
+from matcher.config import SearchConfig
+from matcher.engine.objective import leg_cost, popcounts
+from matcher.engine.request import MatchRequest
 from matcher.errors import Unprocessable
 
-# The pool rule (candidate_pool): per need the POOL_PER_NEED[needs] cheapest members; the POOL_MULTI members
-# with the largest saving as the best taker of a group of needs; POOL_PARTNERS direct collaborators of
-# the leaders; the included members. Searched exactly (again with a pool POOL_GROWTH[1] times larger when
-# the request's constraints leave no bundle in it); the certificate says when the best bundle is also
-# optimal over the whole network.
-POOL_PER_NEED = {1: 8, 2: 6, 3: 6, 4: 4, 5: 2, 6: 2, 7: 2, 8: 2}
-POOL_MULTI, POOL_PARTNERS, POOL_GROWTH = 6, 3, (1, 3)
-
-# -- scoring and constraints ----------------------------------------------------------------------------
+# -- constraints ----------------------------------------------------------------------------------------
 
 
-def probabilities(snapshot, req: MatchRequest) -> np.ndarray:
-    """(M, needs) chance of success under the request's constraints: 0 where a member does not offer the
-    need, has no capacity left this month (overall or for the category), is excluded or already on the
-    case, is a consultant when only agencies are wanted, or is outside the province when local_only."""
+def allowed_needs(snapshot, req: MatchRequest) -> np.ndarray:
+    """(M, needs) bool: the member may take the need. False where it does not offer the need, has no
+    capacity left this month (overall or for the category), is excluded or already on the case, is a
+    consultant when only agencies are wanted, or is outside the province when local_only."""
     need_idx = [snapshot.category_index[n] for n in req.needs]
-    scorer = snapshot.scorer or scoring.hand_set_scorer()
-    cluster_sector = snapshot.clusters[req.cluster].get("sector") if req.cluster else None
-    fit = scoring.sector_fit(snapshot, req.sector, cluster_sector)
-    p = scorer.probability(snapshot, req.province, fit, need_idx)
     allowed = snapshot.offers[:, need_idx] & (snapshot.capacity[:, need_idx] > 0)
-    return np.where(allowed & available(snapshot, req)[:, None], p, 0.0)
+    return allowed & available(snapshot, req)[:, None]
 
 
 def capacity_left(snapshot) -> np.ndarray:
@@ -52,7 +41,8 @@ def available(snapshot, req: MatchRequest) -> np.ndarray:
     return ok
 
 
-def _check_included(snapshot, req, p) -> None:
+def check_included(snapshot, req: MatchRequest, allowed: np.ndarray) -> None:
+    """Every included member can be in a bundle (else Unprocessable naming it and why)."""
     ok = available(snapshot, req)
     for m in req.include:
         i = snapshot.member_index[m]
@@ -62,75 +52,74 @@ def _check_included(snapshot, req, p) -> None:
                    else "is outside the enterprise's province and local_only is true")
             raise Unprocessable(f"Included member {m} {why}; drop it from include or relax the constraint.",
                                 field="include")
-        if not (p[i] > 0).any():
+        if not allowed[i].any():
             raise Unprocessable(f"Included member {m} offers none of the needs ({', '.join(req.needs)}); every "
                                 f"bundle member takes at least one need.", field="include")
-
-
-def costs(p: np.ndarray) -> np.ndarray:
-    """c = -log p rounded to 6 decimals (the numbers the search uses are the numbers explain reports)."""
-    return np.round(objective.neg_log(p), DECIMALS)
 
 
 # -- the pool -------------------------------------------------------------------------------------------
 
 
-def candidate_pool(cost: np.ndarray, snapshot, include_idx=(), growth: int = 1) -> list[int]:
-    """Member indices of the search pool, sorted. ``cost`` is (M, needs), inf where not allowed.
+def candidate_pool(logits: np.ndarray, rows: np.ndarray, snapshot, config: SearchConfig, include_idx=(),
+                   growth: int = 1) -> list[int]:
+    """Member indices of the search pool, sorted. ``logits`` (len(rows), 2^N) are the leg logits of the
+    candidate members ``rows`` without bundle terms (-inf where a member cannot take a group).
 
-    The rule (sizes times ``growth``): a bundle splits the needs into groups, one member per group, so
-    1. for each need, the ``POOL_PER_NEED`` members with the lowest c (ties by member order);
-    2. for each group of two or more needs, the member that takes the whole group most cheaply, ranked by
-       its saving over separate members ``sum_{n in S} (c(m, n) - c*(n)) - (|S| - 1) * (f + lambda * FAR)``:
-       the ``POOL_MULTI`` best;
-    3. direct collaborators of each need's two cheapest members that are among the 4 * ``POOL_PER_NEED``
-       cheapest for a need, the ``POOL_PARTNERS`` with the lowest mean excess over the cheapest c;
+    The rule (sizes times ``growth``): a bundle splits the needs into legs, one member per leg, so
+    1. for each need, the ``per_need`` members whose leg of that need alone costs least (ties by index);
+    2. for each group of two or more needs, the two members that take the whole group as one leg most
+       cheaply, ranked by the saving over the cheapest separate legs, ``sum_{n in S} c*({n}) - c(m, S)``:
+       the ``multi`` best;
+    3. direct collaborators of each need's two cheapest members that are among the 4 * ``per_need``
+       cheapest for a need, the ``partners`` with the lowest mean excess over the cheapest;
     4. the members the request includes.
-    O(M * 2^needs) with numpy.
+    A leg's cost falls as its logit rises, so members are ranked on logits; costs are computed only for the
+    few takers compared. O(M * 2^needs) with numpy.
     """
-    finite = np.isfinite(cost)
-    rows = np.flatnonzero(finite.any(axis=1))
-    N = cost.shape[1]
+    N = logits.shape[1].bit_length() - 1
+    singles = leg_cost(logits[:, [1 << n for n in range(N)]])
+    per_need = config.per_need(N) * growth
     pool: set[int] = set(int(i) for i in include_idx)
-    singles = POOL_PER_NEED[N] * growth
     for n in range(N):
-        pool.update(rows[_cheapest(cost[rows, n], singles)].tolist())
-    pool.update(_group_members(cost, rows, finite, POOL_MULTI * growth, pool))
+        pool.update(rows[_cheapest(singles[:, n], per_need)].tolist())
+    pool.update(rows[_group_takers(logits, singles, config.pool_multi * growth, set())].tolist())
     leaders = set()
-    rank_ok = np.zeros_like(finite)
+    rank_ok = np.zeros((snapshot.number_of_members, N), bool)
     for n in range(N):
-        order = rows[_cheapest(cost[rows, n], 4 * singles)]
+        order = rows[_cheapest(singles[:, n], 4 * per_need)]
         leaders.update(order[:2].tolist())
         rank_ok[order, n] = True
     partners = np.array(sorted(set(_partners(snapshot, sorted(leaders), rank_ok).tolist()) - pool), dtype=int)
     if len(partners):
-        cstar = cost[rows].min(axis=0)
-        excess = np.where(finite[partners], cost[partners] - cstar, 0.0).sum(axis=1) / finite[partners].sum(axis=1)
-        pool.update(partners[np.lexsort((partners, excess))][: POOL_PARTNERS * growth].tolist())
+        local = np.searchsorted(rows, partners)
+        cstar = singles.min(axis=0)
+        part = singles[local]
+        finite = np.isfinite(part)
+        excess = np.where(finite, part - cstar, 0.0).sum(axis=1) / np.maximum(finite.sum(axis=1), 1)
+        pool.update(partners[np.lexsort((partners, excess))][: config.pool_partners * growth].tolist())
     return sorted(pool)
 
 
-def _group_members(cost, rows, finite, k, already, per_group: int = 1) -> list[int]:
-    """The k members (not already pooled) with the largest saving among the ``per_group`` best takers of
-    each group of two or more needs."""
-    N = cost.shape[1]
-    several = rows[finite[rows].sum(axis=1) >= 2]
-    if N < 2 or not len(several) or k <= 0:
+def _group_takers(logits: np.ndarray, singles: np.ndarray, k: int, already: set, per_group: int = 2) -> list[int]:
+    """The k rows (not ``already`` chosen) with the largest saving among the ``per_group`` best takers of
+    each group of two or more needs as one leg."""
+    N = singles.shape[1]
+    if N < 2 or k <= 0 or not len(logits):
         return []
-    masks = np.array([m for m in range(1, 1 << N) if m & (m - 1)])
-    sizes = np.array([bin(m).count("1") for m in masks])
-    cstar = cost[rows].min(axis=0)
-    sums = objective.subset_sums(cost[several] - cstar)[:, masks]  # (members, groups)
-    top = min(per_group, len(several))
-    best = np.argpartition(sums, top - 1, axis=0)[:top] if len(several) > top else np.arange(len(several))[:, None]
-    best = np.broadcast_to(best, (best.shape[0], len(masks)))
-    saving = np.take_along_axis(sums, best, axis=0) - (sizes - 1) * (objective.FIXED_COST + objective.LAMBDA * coordination.FAR)
+    groups = np.flatnonzero(popcounts(N) >= 2)
+    cstar = singles.min(axis=0)
+    separate = np.array([sum(cstar[n] for n in range(N) if g >> n & 1) for g in groups])
+    top = min(per_group, len(logits))
+    block = -logits[:, groups]
+    best = np.argpartition(block, top - 1, axis=0)[:top] if len(logits) > top else \
+        np.broadcast_to(np.arange(len(logits))[:, None], (len(logits), len(groups)))
+    saving = separate[None, :] - leg_cost(-np.take_along_axis(block, best, axis=0))
     chosen: list[int] = []
-    order = np.lexsort((np.broadcast_to(masks, saving.shape).ravel(), saving.ravel()))
+    order = np.lexsort((np.broadcast_to(groups, saving.shape).ravel(), -saving.ravel()))
     for flat in order:
         if not np.isfinite(saving.flat[flat]):
-            break
-        m = int(several[best.flat[flat]])
+            continue
+        m = int(best.flat[flat])
         if m not in already and m not in chosen:
             chosen.append(m)
             if len(chosen) == k:

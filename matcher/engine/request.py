@@ -1,5 +1,6 @@
-"""A match request, parsed and checked once: ``MatchRequest.parse(snapshot, body)``. Errors name the field,
-the bad value and the accepted values."""
+"""A match request, parsed and checked once: ``MatchRequest.parse(snapshot, body)`` for a request body (the
+API, the desk, the commands), ``MatchRequest(...).checked(snapshot)`` for a request built in code (re-match).
+Errors name the field, the bad value and the accepted values."""
 
 from __future__ import annotations
 
@@ -10,11 +11,15 @@ from matcher.vocabulary import MAX_MEMBER_IDS, MAX_NEEDS, MAX_TOP_K
 
 KINDS = ("all", "agencies")
 
-DECIMALS = 6
-
 
 @dataclass
 class MatchRequest:
+    """What a match is asked: the needs (category codes) of an enterprise in a province, and constraints.
+
+    ``province_assumed``: the province is a default (the desk's own), not the enterprise's known one, so
+    distances are not offered as reasons.
+    """
+
     needs: list[str]
     province: str
     sector: str | None = None
@@ -27,32 +32,45 @@ class MatchRequest:
     local_only: bool = False
     kinds: str = "all"
     explain: bool = False
+    province_assumed: bool = False
 
+    @classmethod
+    def parse(cls, snapshot, body: dict) -> MatchRequest:
+        """Validate a match request body; errors name the field, the bad value and the accepted values."""
+        ref = snapshot.ref
+        if not isinstance(body, dict):
+            raise Unprocessable("The request body must be a JSON object.", field="body")
+        req = cls(needs=_needs(ref, body.get("needs")),
+                  province=ref.resolve_province(body.get("province"), field="province"),
+                  sector=_optional_text(body, "sector", "\"food\""),
+                  cluster=_cluster(snapshot, body.get("cluster")),
+                  top_k=_integer(body, "top_k", 3, 1, MAX_TOP_K),
+                  max_members=_integer(body, "max_members", None, 1, MAX_NEEDS),
+                  local_only=_flag(body, "local_only"), explain=_flag(body, "explain"),
+                  kinds=_kinds(body.get("kinds", "all")), province_assumed=_flag(body, "province_assumed"))
+        for name in ("exclude", "include", "coordinate_with"):
+            setattr(req, name, _member_ids(snapshot, body, name))
+        _check_consistent(req)
+        return req
 
-def parse_request(snapshot, body: dict) -> MatchRequest:
-    """Validate a match request body; errors name the field, the bad value and the accepted values."""
-    ref = snapshot.ref
-    if not isinstance(body, dict):
-        raise Unprocessable("The request body must be a JSON object.", field="body")
-    needs = ref.check_categories(body.get("needs"), field="needs")
+    def checked(self, snapshot) -> MatchRequest:
+        """The same request checked as a body would be (for requests built in code)."""
+        return MatchRequest.parse(snapshot, {
+            "needs": list(self.needs), "province": self.province, "sector": self.sector, "cluster": self.cluster,
+            "top_k": self.top_k, "exclude": list(self.exclude), "include": list(self.include),
+            "coordinate_with": list(self.coordinate_with), "max_members": self.max_members,
+            "local_only": self.local_only, "kinds": self.kinds, "explain": self.explain,
+            "province_assumed": self.province_assumed})
+
+def _needs(ref, value) -> list[str]:
+    needs = ref.check_categories(value, field="needs")
     if not needs:
         raise Unprocessable("needs must name at least one service category.", field="needs",
                             allowed=ref.category_codes)
     if len(needs) > MAX_NEEDS:
         raise Unprocessable(f"At most {MAX_NEEDS} needs per case; got {len(needs)}. Split the case.",
                             field="needs")
-    province = ref.resolve_province(body.get("province"), field="province")
-    req = MatchRequest(needs=needs, province=province,
-                       sector=_optional_text(body, "sector", "\"food\""),
-                       cluster=_cluster(snapshot, body.get("cluster")),
-                       top_k=_integer(body, "top_k", 3, 1, MAX_TOP_K),
-                       max_members=_integer(body, "max_members", None, 1, MAX_NEEDS),
-                       local_only=_flag(body, "local_only"), explain=_flag(body, "explain"),
-                       kinds=_kinds(body.get("kinds", "all")))
-    for name in ("exclude", "include", "coordinate_with"):
-        setattr(req, name, _member_ids(snapshot, body, name))
-    _check_consistent(req)
-    return req
+    return needs
 
 
 def _optional_text(body, name, example) -> str | None:

@@ -16,6 +16,7 @@ from matcher import access
 from matcher.clock import now_text
 from matcher.engine import matching
 from matcher import lifecycle
+from matcher.engine.request import MatchRequest
 from matcher.errors import Conflict, NotFound, Unprocessable
 from matcher.reference import Reference
 from matcher.referrals import planning
@@ -284,8 +285,9 @@ def rematch(db, snapshot, referral_id, body, principal) -> dict:
     """Replacements for a declined leg's needs; with ``assignment`` in the body, send them as new legs.
 
     Proposals come from ``matching.match`` excluding every member that declined a leg of this referral and
-    coordinating with the members whose legs stay. Returns the proposals, or (``"created": True``) the new
-    legs, each linked to the declined one by ``replaces_leg_id``.
+    counting past joint work with the members whose legs stay. Returns the proposals (a typed
+    ``MatchResult``; the web layer renders it), or (``"created": True``) the new legs, each linked to the
+    declined one by ``replaces_leg_id``.
     """
     view = _referral_view(db, referral_id)
     principal = access.check_can_rematch(principal, view)
@@ -296,10 +298,11 @@ def rematch(db, snapshot, referral_id, body, principal) -> dict:
     stay = sorted({x["member"] for x in view["legs"] if x["status"] not in lifecycle.REMATCHABLE})
     if body.get("assignment") is not None:
         return _send_replacements(db, snapshot, principal, view, leg, body["assignment"], declined)
-    request = {"needs": leg["needs"], "province": view["case"]["province"] or view["enterprise"]["province"],
-               "sector": view["enterprise"]["sector"], "top_k": body.get("top_k", 3),
-               "exclude": [m for m in declined if m in snapshot.member_index],
-               "coordinate_with": [m for m in stay if m in snapshot.member_index]}
+    request = MatchRequest(needs=list(leg["needs"]),
+                           province=view["case"]["province"] or view["enterprise"]["province"],
+                           sector=view["enterprise"]["sector"], top_k=body.get("top_k", 3),
+                           exclude=[m for m in declined if m in snapshot.member_index],
+                           coordinate_with=[m for m in stay if m in snapshot.member_index]).checked(snapshot)
     return {"referral": view["id"], "leg": leg["id"], "needs": leg["needs"], "exclude": declined, "stay": stay,
             "proposals": matching.match(snapshot, request), "created": False}
 

@@ -166,15 +166,18 @@ def counts(db) -> dict:
 
 
 def dataset_info(db) -> dict:
-    return {"name": get_meta(db, "dataset"), "synthetic": get_meta(db, "synthetic") == "1",
+    info = {"name": get_meta(db, "dataset"), "synthetic": get_meta(db, "synthetic") == "1",
             "seed": get_meta(db, "seed"), "scale": get_meta(db, "scale"),
             "note": get_meta(db, "dataset_note")}
+    truth = get_meta(db, "truth")
+    return {**info, "truth": truth} if truth else info
 
 
-def set_dataset_info(db, *, name: str, synthetic: bool, seed=None, scale=None, note=None) -> None:
+def set_dataset_info(db, *, name: str, synthetic: bool, seed=None, scale=None, note=None, truth=None) -> None:
+    """The dataset's name, whether it is synthetic, and for a generated one its seed, scale and hidden truth."""
     with transaction(db):
         for key, value in (("dataset", name), ("synthetic", int(synthetic)), ("seed", seed),
-                           ("scale", scale), ("dataset_note", note)):
+                           ("scale", scale), ("dataset_note", note), ("truth", truth)):
             set_meta(db, key, value)
 
 

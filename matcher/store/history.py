@@ -12,11 +12,12 @@ OPEN_STATUSES = ("sent", "accepted", "in_progress")
 FINAL_STATUSES = ("completed", "closed_unresolved", "declined")
 
 
-def write_history(db, *, cases, referrals, legs, events, truth=()) -> None:
+def write_history(db, *, cases, referrals, legs, events, truth=(), truth_members=()) -> None:
     """Insert a batch of historical cases, referrals, legs and events in one transaction."""
     with transaction(db):
         for table, rows in (("cases", cases), ("referrals", referrals), ("referral_legs", legs),
-                            ("referral_events", events), ("demo_truth", truth)):
+                            ("referral_events", events), ("demo_truth", truth),
+                            ("demo_truth_members", truth_members)):
             if rows:
                 db[table].insert_all(rows, batch_size=2000)
         bump_data_version(db)
@@ -62,6 +63,60 @@ def collaborations(db) -> list[dict]:
 def demo_truth(db) -> dict[int, float]:
     """The demo generator's hidden success probability per leg (evaluation only)."""
     return dict(db.execute("SELECT leg_id, p_success FROM demo_truth").fetchall())
+
+
+def demo_truth_members(db) -> dict[str, float]:
+    """The demo generator's hidden quality of each member (evaluation only; empty for other data)."""
+    if not db["demo_truth_members"].exists():
+        return {}
+    return dict(db.execute("SELECT member_id, quality FROM demo_truth_members").fetchall())
+
+
+def joint_referrals(db) -> list[dict]:
+    """Pairs of members who were sent on the same referral, whatever became of their legs: ``u``, ``v``
+    (u < v) and the number of referrals (``joint``). The synthetic generator's own count of past joint work
+    (evaluation only; the engine reads ``collaborations``)."""
+    return list(db.query(
+        "SELECT a.member_id AS u, b.member_id AS v, count(DISTINCT a.referral_id) AS joint "
+        "FROM referral_legs a JOIN referral_legs b ON a.referral_id = b.referral_id "
+        "AND a.member_id < b.member_id GROUP BY a.member_id, b.member_id"))
+
+
+def worked_legs(db) -> list[tuple]:
+    """Every leg a member accepted and finished (completed or closed unresolved), as tuples: member id, the
+    mean of its specialisation over the leg's needs (0 for a need it no longer offers), the case's province,
+    the enterprise's sector and its cluster's sector, and whether it completed. What a member's record
+    against expectation is computed from (``matcher.engine.record``)."""
+    return db.execute(
+        "SELECT l.member_id, avg(coalesce(o.specialisation, 0)), c.province, e.sector, k.sector, "
+        "l.status = 'completed' FROM referral_legs l JOIN json_each(l.needs) j "
+        "LEFT JOIN offerings o ON o.member_id = l.member_id AND o.category = j.value "
+        "JOIN referrals r ON r.id = l.referral_id LEFT JOIN cases c ON c.id = r.case_id "
+        "LEFT JOIN enterprises e ON e.id = r.enterprise_id LEFT JOIN clusters k ON k.id = e.cluster_id "
+        "WHERE l.status IN ('completed', 'closed_unresolved') GROUP BY l.id").fetchall()
+
+
+def enterprise_profiles(db) -> list[dict]:
+    """Every enterprise's province, sector and cluster (no names or contacts): what a case is drawn from
+    when the engine is evaluated."""
+    return list(db.query("SELECT id, province, sector, cluster_id FROM enterprises ORDER BY id"))
+
+
+def history_span(db) -> dict:
+    """Referrals in the history and the calendar months they span."""
+    row = db.execute("SELECT count(*), min(created_at), max(created_at) FROM referrals").fetchone()
+    months = 0
+    if row[1] and row[2]:
+        (y0, m0), (y1, m1) = (map(int, row[1][:7].split("-")), map(int, row[2][:7].split("-")))
+        months = (y1 - y0) * 12 + m1 - m0 + 1
+    return {"referrals": int(row[0]), "months": months}
+
+
+def month_load(db, since: str) -> dict[str, int]:
+    """Legs each member received at or after ``since`` (the start of the month: ISO text), whatever their
+    status now: the load of the month against the member's monthly capacity."""
+    return dict(db.execute("SELECT member_id, count(*) FROM referral_legs WHERE created_at >= ? "
+                           "GROUP BY member_id", [since]).fetchall())
 
 
 def next_ids(db) -> dict[str, int]:

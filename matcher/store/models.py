@@ -46,10 +46,10 @@ def list_models(db, name: str | None = None) -> list[dict]:
 
 
 def training_legs(db) -> list[dict]:
-    """Every referral leg with what the scorer learns from: member, needs, status, value, when it was sent
-    and last changed, and the case's province, sector and cluster (the cluster's sector too)."""
+    """Every referral leg with what the scorer learns from: its referral, member, needs, status, value, when
+    it was sent and last changed, and the case's province, sector and cluster (the cluster's sector too)."""
     return list(db.query(
-        "SELECT l.id, l.member_id, l.needs, l.status, l.value_baht, l.created_at, l.updated_at, "
+        "SELECT l.id, l.referral_id, l.member_id, l.needs, l.status, l.value_baht, l.created_at, l.updated_at, "
         "c.province AS case_province, e.sector, e.cluster_id, k.sector AS cluster_sector "
         "FROM referral_legs l JOIN referrals r ON r.id = l.referral_id "
         "LEFT JOIN cases c ON c.id = r.case_id LEFT JOIN enterprises e ON e.id = r.enterprise_id "

@@ -184,6 +184,12 @@ MIGRATIONS += [
         """CREATE UNIQUE INDEX idx_referrals_tracking ON referrals(tracking_code)""",
         _recompute_referral_status,
     ],
+    # 7 -> 8: recommendations measured on true outcomes: the synthetic generator's hidden quality of each member
+    # (read only by the engine's evaluation against the truth, never by the engine).
+    [
+        """CREATE TABLE demo_truth_members (
+            member_id TEXT PRIMARY KEY REFERENCES members(id), quality REAL NOT NULL)""",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -10,10 +10,11 @@ referrals from 2017-2018 of which at least 72 are multi-agency, and economic val
 millions of baht. ``scale="national"`` spreads about ten times the members over all 77 provinces with
 50,000 historical referrals, for benchmarks.
 
-Outcomes follow a hidden ground-truth success model (``truth_logit``) plus noise: specialisation,
-distance, load against capacity, the member's hidden quality, sector fit and past collaboration
-matter. The truth is stored in ``demo_truth`` so that a learned scorer can be checked against it; the
-engine never reads it.
+Outcomes follow a hidden ground-truth success model (:mod:`matcher.synthetic.truths`; ``default`` unless
+another is asked for) plus noise: specialisation, distance, load against capacity, the member's hidden
+quality, sector fit and past collaboration matter. The truth is stored (``demo_truth``: each leg's chance;
+``demo_truth_members``: each member's hidden quality; the truth's name in the dataset meta) so that the
+engine can be checked against it; the engine never reads it.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from matcher import lifecycle
 from matcher.geo import distance_matrix
 from matcher.reference import Reference
 from matcher.synthetic import places
+from matcher.synthetic.truths import DEFAULT_TRUTH, Truth, truth_named
 
 DEMO_SEED = 2018
 HUB_NAMES = ("Chiang Mai", "Nakhon Ratchasima", "Suphan Buri", "Surat Thani", "Phitsanulok", "Phichit",
@@ -106,14 +108,8 @@ ENTERPRISE_FORMS = ("วิสาหกิจชุมชน{p}", "ห้าง�
 
 
 def truth_logit(spec, dist_km, load, quality, sector_fit, joint):
-    """The hidden success model (vectorised): what really drives a leg's completion in the demo world."""
-    return (0.2 + 2.2 * (np.asarray(spec) - 0.5) - 0.006 * np.asarray(dist_km)
-            - 2.0 * np.maximum(np.asarray(load) - 0.6, 0.0) + np.asarray(quality)
-            + 0.5 * np.asarray(sector_fit) + 0.45 * np.log1p(joint))
-
-
-def sigmoid(x):
-    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))
+    """The default hidden success model (vectorised): what really drives a leg's completion in the demo world."""
+    return truth_named(DEFAULT_TRUTH).logit(spec, dist_km, load, quality, sector_fit, joint)
 
 
 def live_provinces(ref: Reference, national: bool) -> dict[str, int]:
@@ -250,8 +246,8 @@ def _needs_for(gen: _Generator, sector: str, categories: list[str]) -> list[str]
 class _History:
     """Simulates referrals month by month: who the desks chose, and how each leg really went."""
 
-    def __init__(self, gen: _Generator, members, offerings, enterprises):
-        self.gen, self.members, self.enterprises = gen, members, enterprises
+    def __init__(self, gen: _Generator, members, offerings, enterprises, truth: Truth):
+        self.gen, self.members, self.enterprises, self.truth = gen, members, enterprises, truth
         self.index = {m["id"]: i for i, m in enumerate(members)}
         self.quality = gen.rng.normal(0.0, 0.6, size=len(members))
         self.prov = np.array([gen.prov_index[m["province"]] for m in members])
@@ -297,12 +293,11 @@ class _History:
                 groups.setdefault(m, []).append(need)
         legs = []
         for m, cats in groups.items():
-            spec = float(np.mean([self.spec[(m, c)] for c in cats]))
             load = self.load[(m, month)] / max(self.capacity[m], 1.0)
             joint = sum(self.joint[tuple(sorted((m, o)))] for o in groups if o != m)
             fit = 1.0 if sector in self.sectors[m] else 0.0
             dist = self.gen.dist[prov, self.prov[m]]
-            p = float(sigmoid(truth_logit(spec, dist, load, self.quality[m], fit, joint)))
+            p = self.truth.leg_success([self.spec[(m, c)] for c in cats], dist, load, self.quality[m], fit, joint)
             legs.append((m, cats, p, load, dist))
         for m in groups:
             self.load[(m, month)] += 1
@@ -311,11 +306,6 @@ class _History:
             for b in range(a + 1, len(members)):
                 self.joint[(members[a], members[b])] += 1
         return legs
-
-
-# Typical value created by a completed leg (baht), by category; others 80,000.
-VALUE_MEAN = {"loan": 600_000, "credit_guarantee": 500_000, "export_market": 280_000,
-              "technology_automation": 200_000, "market_linkage": 170_000}
 
 
 def _leg_events(gen, ref_id, leg_id, status, start: datetime, actor_desk, member_id, value, reason):
@@ -343,14 +333,16 @@ def _json(value):
     return json.dumps(value, ensure_ascii=False)
 
 
-def history(gen: _Generator, members, offerings, enterprises, *, open_referrals: int):
+def history(gen: _Generator, members, offerings, enterprises, *, open_referrals: int, truth: Truth):
     """Cases, referrals, legs, events and the hidden truth for ``scale.referrals`` referrals."""
-    sim = _History(gen, members, offerings, enterprises)
+    sim = _History(gen, members, offerings, enterprises, truth)
     categories = gen.ref.category_codes
     n_ref = gen.scale.referrals
     start = date(2017, 1, 1)
     days = np.sort(gen.rng.integers(0, 730, size=n_ref))
-    out = {"cases": [], "referrals": [], "legs": [], "events": [], "truth": []}
+    out = {"cases": [], "referrals": [], "legs": [], "events": [], "truth": [],
+           "truth_members": [{"member_id": m["id"], "quality": round(float(q), 6)}
+                             for m, q in zip(members, sim.quality)]}
     leg_id = 0
     multi_needed = max(72, int(0.2 * n_ref))
     for r in range(n_ref):
@@ -371,7 +363,7 @@ def history(gen: _Generator, members, offerings, enterprises, *, open_referrals:
         for m, cats, p, load, dist in legs:
             leg_id += 1
             member_id = members[m]["id"]
-            status, value, reason = _outcome(gen, p, load, dist, cats, is_open)
+            status, value, reason = _outcome(gen, truth, p, load, dist, cats, is_open)
             statuses.append(status)
             out["legs"].append({"id": leg_id, "referral_id": ref_id, "member_id": member_id,
                                 "needs": _json(cats), "status": status, "decline_reason": reason,
@@ -405,27 +397,28 @@ def _status(needs, legs, statuses) -> str:
     return lifecycle.roll_up([{"need": n} for n in needs], rows)[1]
 
 
-def _outcome(gen, p, load, dist, cats, is_open):
+def _outcome(gen, truth: Truth, p, load, dist, cats, is_open):
     """(status, value in baht, decline reason) for one leg."""
     rng = gen.rng
     if is_open:
         return gen.choice(("sent", "accepted", "in_progress")), None, None
-    if load > 0.9 and rng.random() < 0.5:
+    if load > truth.full_load and rng.random() < truth.decline_full:
         return "declined", None, "no_capacity"
-    if dist > 250 and rng.random() < 0.3:
+    if dist > truth.far_km and rng.random() < truth.decline_far:
         return "declined", None, "out_of_area"
-    if rng.random() < 0.04:
+    if rng.random() < truth.decline_other:
         return "declined", None, gen.choice(("out_of_scope", "missing_documents", "other"))
     if rng.random() < p:
-        mean = max(VALUE_MEAN.get(c, 80_000) for c in cats)
+        mean = truth.leg_value(cats)
         return "completed", float(round(rng.lognormal(math.log(mean) - 0.5, 1.0), -2)), None
     return "closed_unresolved", None, None
 
 
-def generate(ref: Reference, *, seed: int = DEMO_SEED, scale: str = "demo") -> dict:
-    """All rows of a synthetic network, deterministic for a given (seed, scale)."""
+def generate(ref: Reference, *, seed: int = DEMO_SEED, scale: str = "demo", truth: str = DEFAULT_TRUTH) -> dict:
+    """All rows of a synthetic network, deterministic for a given (seed, scale, truth)."""
     if scale not in SCALES:
         raise ValueError(f"Unknown scale {scale!r}; expected one of {sorted(SCALES)}")
+    world = truth_named(truth)
     gen = _Generator(ref, seed, SCALES[scale])
     agencies, agency_offers = gen.agencies()
     consultants, consultant_offers = gen.consultants(agencies)
@@ -433,7 +426,7 @@ def generate(ref: Reference, *, seed: int = DEMO_SEED, scale: str = "demo") -> d
     enterprises = gen.enterprises(clusters)
     members, offerings = agencies + consultants, agency_offers + consultant_offers
     hist = history(gen, members, offerings, enterprises,
-                   open_referrals=12 if scale == "demo" else 0)
+                   open_referrals=12 if scale == "demo" else 0, truth=world)
     provinces = [dict(p, live_since=gen.live.get(p["code"])) for p in ref.provinces]
     return {"provinces": provinces, "members": members, "offerings": offerings, "clusters": clusters,
-            "enterprises": enterprises, **hist}
+            "enterprises": enterprises, "truth_name": world.name, **hist}

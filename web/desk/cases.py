@@ -22,13 +22,16 @@ from web.context import get_db, get_reference, get_snapshot
 
 from . import bp, i18n, services
 from .common import current_principal, current_user, page, requires
-from .views import bundle_views, chosen_members, members_map
+from .views import bundle_views, chosen_members, members_map, order_note
 
 TEXT_MAX = 2000
 NAME_MAX = 200
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 CASE_FIELDS = ("enterprise_id", "enterprise_name", "contact_name", "contact_phone", "contact_email", "province",
-               "sector", "cluster", "text")
+               "sector", "cluster", "text", "province_from")
+# Where the case's province came from: the picked enterprise, the description, or (when neither gives one)
+# the desk account's own province, which is then only an assumption: distances are not offered as reasons.
+PROVINCE_SOURCES = ("enterprise", "text", "account")
 CONSENT_SCOPE = "share_contact_with_bundle_members"
 
 
@@ -53,6 +56,7 @@ def read_case(form) -> tuple[dict, dict]:
             case["province"] = get_reference().resolve_province(case["province"])
         except RismepError:
             errors["province"] = i18n.t("err_province", value=case["province"])
+    case["province_from"] = province_source(case)
     if case["sector"] and case["sector"] not in get_reference().sector_by_code:
         errors["sector"] = i18n.t("err_choice", value=case["sector"])
     if case["cluster"] and case["cluster"] not in {c["id"] for c in directory.clusters(get_db())}:
@@ -67,6 +71,17 @@ def _unique(values) -> list[str]:
         if v and v not in out:
             out.append(v)
     return out
+
+
+def province_source(case: dict) -> str:
+    """The case's ``province_from`` when it still holds (an assumed province stays assumed only while it is
+    the account's own); "" when the officer chose the province."""
+    source = case.get("province_from") or ""
+    if source not in PROVINCE_SOURCES or not case.get("province"):
+        return ""
+    if source == "account" and case["province"] != (current_user().get("province") or ""):
+        return ""
+    return source
 
 
 def check_needs(needs: list[str]) -> str | None:
@@ -103,16 +118,16 @@ def sector_of(case: dict) -> str | None:
 @bp.get("/desk/cases/new")
 @requires("desk")
 def new_case():
-    """Step 1: the enterprise (new, or picked from this desk's earlier referrals) and the description."""
-    user = current_user()
+    """Step 1: the enterprise (new, or picked from this desk's earlier referrals) and the description. The
+    province is left to the officer or the description; the desk's own is only a last resort (step 2)."""
     case = {k: "" for k in CASE_FIELDS}
-    case["province"] = user.get("province") or ""
     picked = None
     if request.args.get("enterprise_id", "").isdigit():
         picked = _own_enterprise(int(request.args["enterprise_id"]))
         if picked:
             case.update(enterprise_id=str(picked["id"]), enterprise_name=picked["name"],
-                        province=picked.get("province") or case["province"], sector=picked.get("sector") or "")
+                        province=picked.get("province") or "", sector=picked.get("sector") or "",
+                        province_from="enterprise" if picked.get("province") else "")
     query = request.args.get("q", "").strip()
     found = _own_enterprises(query) if query else None
     return page("desk/case_new.html", case=case, errors={}, picked=picked, query=query, found=found,
@@ -163,7 +178,9 @@ def _render_needs(case, *, chosen: bool, error: str | None = None, status: int =
     classified, note = _classify(case["text"])
     detected = classified.get("province")
     if not case["province"] and detected:
-        case["province"] = detected
+        case["province"], case["province_from"] = detected, "text"
+    if not case["province"] and current_user().get("province"):
+        case["province"], case["province_from"] = current_user()["province"], "account"
     if not case["province"]:
         return _render_new(case, {"province": i18n.t("err_province_missing")})
     known = get_reference().category_by_code
@@ -198,7 +215,7 @@ def case_bundles():
     if problem:
         return _render_needs(case, chosen=True, error=problem, status=422)
     body = {"needs": case["needs"], "province": case["province"], "sector": sector_of(case), "top_k": 3,
-            "explain": False}
+            "explain": False, "province_assumed": case["province_from"] == "account"}
     if case["cluster"]:
         body["cluster"] = case["cluster"]
     try:
@@ -206,7 +223,7 @@ def case_bundles():
     except RismepError as error:
         return _render_needs(case, chosen=True, error=i18n.message(error), status=error.status)
     bundles = bundle_views(result, get_snapshot())
-    return page("desk/case_bundles.html", case=case, result=result, bundles=bundles,
+    return page("desk/case_bundles.html", case=case, result=result, bundles=bundles, order_note=order_note(),
                 map=members_map(case["province"], bundles))
 
 

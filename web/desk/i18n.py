@@ -121,7 +121,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     # bundles
     "bundles_title": ("ชุดบริการที่แนะนำ", "Recommended bundles"),
     "bundle_n": ("ชุดที่ {n}", "Bundle {n}"),
-    "success_chance": ("โอกาสสำเร็จโดยประมาณ", "Estimated chance of success"),
+    "success_chance": ("โอกาสสำเร็จครบทุกความต้องการ", "Chance every need is met"),
+    "leg_chance": ("โอกาสที่งานส่วนนี้สำเร็จ", "Chance this leg succeeds"),
+    "province_assumed": ("ยังไม่ทราบจังหวัดของสถานประกอบการ จึงใช้จังหวัดของศูนย์บริการ ({name}) แทน และไม่แสดงระยะทาง "
+                         "หากทราบจังหวัดที่แท้จริง ให้กลับไปเลือกในขั้นที่ 1",
+                         "The enterprise's province is not known, so the desk's own ({name}) is used and distances "
+                         "are not shown; choose the real province in step 1 if you know it."),
     "members": ("สมาชิก", "Members"),
     "covers": ("รับผิดชอบ", "Covers"),
     "distance": ("ระยะทาง", "Distance"),
@@ -130,13 +135,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "cases_per_month": ("{v} เรื่อง/เดือน", "{v} cases/month"),
     "joint_work": ("เคยทำงานร่วมกัน", "Past joint work"),
     "no_joint_work": ("ยังไม่เคยทำงานร่วมกัน", "No past joint work"),
-    "chance_need": ("โอกาสสำเร็จ", "Chance"),
     "plan": ("ลำดับการส่งต่อ", "Referral plan"),
     "reasons": ("เหตุผลที่เลือก", "Why this member"),
     "plan_step": ("ขั้น {n}", "Step {n}"),
     "in_parallel": ("ทำพร้อมกัน", "in parallel"),
-    "why_first": ("ทำไมชุดที่ 1 ดีกว่าชุดที่ 2", "Why bundle 1 beat bundle 2"),
-    "objective": ("คะแนนรวม J (ต่ำดีกว่า)", "Objective J (lower is better)"),
+    "why_first": ("ทำไมชุดที่ 1 มาก่อนชุดที่ 2", "Why bundle 1 comes before bundle 2"),
     "choose_bundle": ("เลือกชุดที่ {n}", "Choose bundle {n}"),
     "uncovered": ("ความต้องการที่ยังไม่มีสมาชิกให้บริการ: {needs}", "Needs no member can cover now: {needs}"),
     "no_bundles": ("ไม่พบชุดบริการสำหรับความต้องการนี้ ลองปรับความต้องการหรือจังหวัด",

@@ -13,7 +13,7 @@ from web.context import get_snapshot
 from . import bp, i18n, services
 from .common import current_principal, page, requires
 from .followup_views import can_record_satisfaction, need_rows, plan_rows, unmet_text, waits_text
-from .views import bundle_views
+from .views import bundle_views, order_note
 
 ACTIONS = {"accepted": "accept", "declined": "decline", "in_progress": "start", "completed": "complete",
            "closed_unresolved": "close_unresolved"}
@@ -134,7 +134,8 @@ def rematch(referral_id, leg_id):
     proposals = services.rematch(referral_id, {"leg_id": leg_id}, current_principal())
     result = proposals["proposals"]
     return page("desk/rematch.html", referral_id=referral_id, leg_id=leg_id, proposals=proposals,
-                bundles=bundle_views(result, get_snapshot()), uncovered=result.get("uncovered", []))
+                bundles=bundle_views(result, get_snapshot()), order_note=order_note(),
+                uncovered=[u.need for u in result.uncovered])
 
 
 @bp.post("/desk/referrals/<int:referral_id>/legs/<int:leg_id>/rematch")

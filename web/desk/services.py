@@ -10,6 +10,8 @@ from matcher.analysis import kpis as kpi
 from matcher.analysis import network, report
 from matcher.engine import matching
 from matcher.notifications import inbox
+from matcher.engine.request import MatchRequest
+from matcher.engine.results import MatchResult
 from matcher.referrals import service as referrals
 from matcher.store import referrals as referral_store
 from web.context import engine, get_db, get_reference, get_snapshot
@@ -23,8 +25,10 @@ def classify(text: str) -> dict:
 
 # -- matching ------------------------------------------------------------------------------------------
 
-def match(body: dict) -> dict:
-    return matching.match(get_snapshot(), body)
+def match(body: dict) -> MatchResult:
+    """Bundles for a request body (checked by ``MatchRequest.parse``), as the engine's typed result."""
+    snapshot = get_snapshot()
+    return matching.match(snapshot, MatchRequest.parse(snapshot, body))
 
 
 # -- referrals -----------------------------------------------------------------------------------------

@@ -1,0 +1,76 @@
+"""A member's record measured against what was expected of it: for every leg it accepted and finished, the
+outcome minus a reference chance computed from the directory alone around the network's own completion rate
+(``features.reference_chance``), so that a member who took hard legs (far away, outside its speciality) is
+not mistaken for a weak one. Declined legs
+do not count: a decline says nothing of how the member works (load and distance, which drive declines, are
+features of their own). The engine reads the sums per member (the snapshot); training reads them as they
+stood when each leg was sent.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from matcher.engine import features as F
+
+FINAL = ("completed", "closed_unresolved", "declined")
+WORKED = ("completed", "closed_unresolved")  # finished legs the member accepted and worked on
+
+
+def usable(snapshot, legs: list[dict]) -> tuple[list[dict], list[list[int]]]:
+    """Legs of known members and provinces with at least one known need, and their needs' category indices."""
+    out, needs = [], []
+    members, provinces, categories = snapshot.member_index, snapshot.province_index, snapshot.category_index
+    for g in legs:
+        if g["member_id"] not in members or g.get("case_province") not in provinces:
+            continue
+        raw = json.loads(g["needs"]) if isinstance(g["needs"], str) else g["needs"]
+        known = [categories[n] for n in dict.fromkeys(raw) if n in categories]
+        if known:
+            out.append(g)
+            needs.append(known)
+    return out, needs
+
+
+def leg_arrays(snapshot, legs: list[dict], needs: list[list[int]]) -> dict:
+    """Member index, needs, case province, sector fit, reference chance and outcome of each usable leg."""
+    member = np.array([snapshot.member_index[g["member_id"]] for g in legs], dtype=np.int64)
+    province = np.array([snapshot.province_index[g["case_province"]] for g in legs], dtype=np.int64)
+    sectors = snapshot.members
+    fit = np.array([bool({g.get("sector"), g.get("cluster_sector")} & sectors[m]["sectors"])
+                    for g, m in zip(legs, member.tolist())], dtype=bool)
+    status = np.array([g["status"] for g in legs])
+    count = np.array([len(n) for n in needs], dtype=np.int64)
+    leg_of = np.repeat(np.arange(len(legs)), count)
+    cat = np.fromiter((c for ns in needs for c in ns), dtype=np.int64, count=int(count.sum()))
+    spec = np.bincount(leg_of, weights=snapshot.specialisation[member[leg_of], cat], minlength=len(legs)) / count
+    dist = snapshot.province_distance[province, snapshot.member_province[member]]
+    worked, completed = np.isin(status, WORKED), status == "completed"
+    level = F.network_level(completed[worked].sum(), worked.sum())
+    return {"member": member, "needs": needs, "count": count, "leg_of": leg_of, "category": cat,
+            "province": province, "fit": fit, "reference": F.reference_chance(spec, dist, fit, level),
+            "final": np.isin(status, FINAL), "completed": completed, "status": status, "worked": worked}
+
+
+def member_record(snapshot, worked: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
+    """(excess, information) per member over the legs it accepted and finished (``history.worked_legs``
+    rows: member id, mean specialisation, case province, sector, cluster sector, completed): sums of
+    (completed - reference) and of reference * (1 - reference)."""
+    M = snapshot.number_of_members
+    members, provinces = snapshot.member_index, snapshot.province_index
+    rows = [r for r in worked if r[0] in members and r[2] in provinces]
+    if not rows:
+        return np.zeros(M), np.zeros(M)
+    m = np.array([members[r[0]] for r in rows], dtype=np.int64)
+    spec = np.array([r[1] or 0.0 for r in rows], float)
+    province = np.array([provinces[r[2]] for r in rows], dtype=np.int64)
+    sectors = snapshot.members
+    fit = np.array([r[3] in sectors[k]["sectors"] or r[4] in sectors[k]["sectors"] for r, k in zip(rows, m.tolist())])
+    done = np.array([bool(r[5]) for r in rows], float)
+    level = F.network_level(done.sum(), len(done))
+    p = F.reference_chance(spec, snapshot.province_distance[province, snapshot.member_province[m]], fit, level)
+    excess = np.bincount(m, weights=done - p, minlength=M)
+    information = np.bincount(m, weights=p * (1 - p), minlength=M)
+    return excess, information
