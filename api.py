@@ -79,9 +79,10 @@ def create_app(test_config: dict | None = None) -> APIFlask:
     app.json.ensure_ascii = False
     app.json.sort_keys = False
 
-    from web import context, errors, security
+    from web import bodies, context, errors, security
     errors.register(app)
     security.register(app)
+    bodies.register(app)
     app.teardown_appcontext(context.close_db)
     for name in BLUEPRINTS:
         app.register_blueprint(importlib.import_module(name).bp)

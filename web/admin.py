@@ -78,7 +78,10 @@ def import_members(form):
     (row, column, value, problem and how to fix it, in English and Thai).
     """
     upload = form["file"]
-    data = upload.read(tables.MAX_FILE_BYTES + 1)
+    try:
+        data = upload.read(tables.MAX_FILE_BYTES + 1)
+    finally:
+        upload.close()  # a large upload is spooled to a temporary file: release it now
     return importer.import_file(get_db(), data, upload.filename or "upload", ref=get_reference(),
                                 kind=form.get("kind"), dry_run=form["dry_run"])
 

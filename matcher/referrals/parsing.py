@@ -226,27 +226,43 @@ def parse_list_filters(filters: dict, ref: Reference) -> dict:
     offset = _int_in(filters.get("offset", 0), "offset", 0, MAX_OFFSET)
     return {"status": status, "province": province, "member": filters.get("member") or None,
             "desk": filters.get("desk"), "date_from": start.isoformat() if start else None,
-            "date_before": (end + timedelta(days=1)).isoformat() if end else None, "limit": limit, "offset": offset}
+            "date_before": _day_after(end), "limit": limit, "offset": offset}
 
 
 
 # -- small checks --------------------------------------------------------------------------------------
 
 def _positive_int(value, field: str) -> int:
-    if isinstance(value, str) and value.isdigit():
-        value = int(value)
+    value = _as_int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < 2 ** 63:
-        raise Unprocessable(f"{field} must be a positive whole number; got {value!r}.", field=field)
+        raise Unprocessable(f"{field} must be a positive whole number; got {_shown(value)}.", field=field)
     return value
 
 
 def _int_in(value, field: str, low: int, high: int | None) -> int:
-    if isinstance(value, str) and value.isdigit():
-        value = int(value)
+    value = _as_int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
         bound = f"from {low} to {high}" if high is not None else f"of at least {low}"
-        raise Unprocessable(f"{field} must be a whole number {bound}; got {value!r}.", field=field)
+        raise Unprocessable(f"{field} must be a whole number {bound}; got {_shown(value)}.", field=field)
     return value
+
+
+DIGITS = re.compile(r"[0-9]{1,19}")
+
+
+def _as_int(value):
+    """Text of ASCII digits as an int (at most 19 digits); anything else unchanged, for the caller to refuse."""
+    if isinstance(value, str) and DIGITS.fullmatch(value):
+        return int(value)
+    return value
+
+
+def _shown(value) -> str:
+    """A value for an error message, cut short (a huge number or text is not echoed whole)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10 ** 30:
+        return "a number of more than 30 digits"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _optional_text(value, field: str, limit: int) -> str | None:
@@ -271,6 +287,14 @@ def _checked(value, field: str, pattern: re.Pattern, example: str) -> str | None
     if text is not None and not pattern.match(text):
         raise Unprocessable(f"{field} {text!r} does not look like {example}.", field=field)
     return text
+
+
+def _day_after(day: date | None) -> str | None:
+    """The ISO date after ``day`` (the exclusive upper bound of an inclusive filter); None for no bound,
+    including the last representable day, which nothing can be created after."""
+    if day is None or day >= date.max:
+        return None
+    return (day + timedelta(days=1)).isoformat()
 
 
 def _as_date(value, field: str) -> date | None:

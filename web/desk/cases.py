@@ -21,7 +21,7 @@ from matcher.vocabulary import MAX_NEEDS
 from web.context import get_db, get_reference, get_snapshot
 
 from . import bp, i18n, services
-from .common import current_principal, current_user, page, requires
+from .common import current_principal, current_user, page, requires, whole_number
 from .views import bundle_views, chosen_members, members_map
 
 TEXT_MAX = 2000
@@ -42,7 +42,7 @@ def read_case(form) -> tuple[dict, dict]:
     if not case["text"] or len(case["text"]) > TEXT_MAX:
         errors["text"] = i18n.t("err_text", max=TEXT_MAX)
     if case["enterprise_id"]:
-        if not case["enterprise_id"].isdigit():
+        if not whole_number(case["enterprise_id"]):
             errors["enterprise_id"] = i18n.t("err_enterprise", value=case["enterprise_id"])
     elif not case["enterprise_name"] or len(case["enterprise_name"]) > NAME_MAX:
         errors["enterprise_name"] = i18n.t("err_name")
@@ -108,8 +108,8 @@ def new_case():
     case = {k: "" for k in CASE_FIELDS}
     case["province"] = user.get("province") or ""
     picked = None
-    if request.args.get("enterprise_id", "").isdigit():
-        picked = _own_enterprise(int(request.args["enterprise_id"]))
+    if whole_number(request.args.get("enterprise_id")):
+        picked = _own_enterprise(whole_number(request.args["enterprise_id"]))
         if picked:
             case.update(enterprise_id=str(picked["id"]), enterprise_name=picked["name"],
                         province=picked.get("province") or case["province"], sector=picked.get("sector") or "")
@@ -142,7 +142,7 @@ def _own_enterprise(enterprise_id: int) -> dict | None:
 
 
 def _render_new(case, errors, status=422):
-    picked = _own_enterprise(int(case["enterprise_id"])) if str(case.get("enterprise_id")).isdigit() else None
+    picked = _own_enterprise(whole_number(case["enterprise_id"])) if whole_number(case.get("enterprise_id")) else None
     return page("desk/case_new.html", status, case=case, errors=errors, picked=picked, query="", found=None,
                 **form_choices())
 
@@ -280,7 +280,7 @@ def referral_body(case: dict, assignment: dict, consent_by: str, consent_at: str
     body = {"needs": case["needs"], "text": case["text"], "assignment": assignment,
             "consent": {"given": True, "by": consent_by, "scope": CONSENT_SCOPE, "at": consent_at}}
     if case["enterprise_id"]:
-        body["enterprise_id"] = int(case["enterprise_id"])
+        body["enterprise_id"] = whole_number(case["enterprise_id"])
     else:
         contact = {k: case[f"contact_{k}"] for k in ("name", "phone", "email") if case[f"contact_{k}"]}
         body["enterprise"] = {"name": case["enterprise_name"], "province": case["province"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from urllib.parse import urlsplit
 
 from flask import g, redirect, render_template, request, session, url_for
@@ -11,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from matcher.accounts import principal as principal_of
 from matcher.errors import Forbidden, RismepError
+from matcher import store
 from matcher.store import directory
 from matcher.store import users as user_store
 from web.context import get_db, get_reference
@@ -59,13 +61,27 @@ def requires(*roles):
 
 
 def safe_next(target: str | None) -> str | None:
-    """``target`` when it is a path on this site (never another host), else None."""
-    if not target:
+    """``target`` when it is a path on this site (never another host), else None. Control characters (a
+    header could not carry them) and backslashes (browsers read ``/\\host`` as ``//host``) are refused."""
+    if not target or len(target) > 2000 or not target.startswith("/") or target.startswith("//"):
+        return None
+    if UNSAFE_IN_PATH.search(target):
         return None
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    if parts.scheme or parts.netloc:
         return None
     return target
+
+
+UNSAFE_IN_PATH = re.compile(r"[\x00-\x1f\x7f\\]")
+DIGITS = re.compile(r"[0-9]{1,18}")
+
+
+def whole_number(text) -> int | None:
+    """A non-negative whole number typed as ASCII digits (at most 18 of them), else None. ``str.isdigit``
+    also accepts digits such as "²" that ``int`` refuses, and ``int`` refuses more than 4,300 digits."""
+    text = (text or "").strip() if isinstance(text, str) else ""
+    return int(text) if DIGITS.fullmatch(text) else None
 
 
 def home_url(user: dict | None) -> str:
@@ -134,24 +150,26 @@ def page(template: str, http_status: int = 200, /, **context):
     return render_template(template, **context), http_status
 
 
-def error_page(status: int, message: str, details: list | None = None):
+def error_page(status: int, message: str, details: list | None = None, headers: dict | None = None):
     """The desk's HTML error page (layout, both languages' title, the message, no stack trace)."""
     titles = {403: "error_403", 404: "error_404", 500: "error_500", 503: "error_503"}
     headline = i18n.t(titles[status]) if status in titles else i18n.t("error_title")
     try:
-        return page("desk/error.html", status, status=status, headline=headline, message=message,
-                    details=details or [])
+        body, status = page("desk/error.html", status, status=status, headline=headline, message=message,
+                            details=details or [])
+        return body, status, headers or {}
     except Exception:  # the layout itself failed: fall back to the plain page, still no trace
         log.exception("desk error page failed")
         from web.errors import respond
-        return respond(status, message)
+        return respond(status, message, headers=headers)
 
 
 def register_error_pages(bp) -> None:
     @bp.errorhandler(RismepError)
     def engine_error(error: RismepError):
         details = [d for d in error.details() if d.get("message") != error.message]
-        return error_page(error.status, i18n.message(error), details)
+        headers = {"Retry-After": "30"} if error.status == 503 else None
+        return error_page(error.status, i18n.message(error), details, headers=headers)
 
     @bp.errorhandler(HTTPException)
     def http_error(error: HTTPException):
@@ -162,6 +180,10 @@ def register_error_pages(bp) -> None:
     def unexpected(error: Exception):
         if isinstance(error, RismepError):
             return engine_error(error)
+        busy = store.unavailable(error)
+        if busy is not None:  # the same 503 as the API: the store cannot take writes right now
+            log.error("store unavailable on %s %s: %s", request.method, request.path, error)
+            return error_page(503, i18n.message(busy), headers={"Retry-After": "30"})
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_page(500, i18n.t("error_500"))
 

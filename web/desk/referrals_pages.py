@@ -7,10 +7,11 @@ from flask import flash, redirect, request, url_for
 
 from matcher.errors import RismepError
 from matcher.lifecycle import DECLINE_REASONS, REFERRAL_STATUSES, TRANSITIONS
+from matcher.vocabulary import MAX_OFFSET
 from web.context import get_snapshot
 
 from . import bp, i18n, services
-from .common import current_principal, page, requires
+from .common import current_principal, page, requires, whole_number
 from .views import bundle_views
 
 ACTIONS = {"accepted": "accept", "declined": "decline", "in_progress": "start", "completed": "complete",
@@ -34,8 +35,8 @@ def inbox():
 
 def _list_page(template: str):
     status = request.args.get("status") or None
-    offset = request.args.get("offset", "0")
-    filters = {"status": status, "limit": PAGE, "offset": int(offset) if offset.isdigit() else 0}
+    offset = whole_number(request.args.get("offset"))
+    filters = {"status": status, "limit": PAGE, "offset": min(offset or 0, MAX_OFFSET)}
     result = services.list_referrals(current_principal(), filters)
     return page(template, result=result, status=status or "", statuses=REFERRAL_STATUSES,
                 member_name=member_name)
