@@ -24,6 +24,7 @@ PERMISSIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "export_monitoring": (("analyst", "admin"), "ส่งออกข้อมูลติดตามผล / export monitoring data"),
     "export_personal": (("admin",), "ส่งออกข้อมูลส่วนบุคคล / export personal data"),
     "import_members": (("admin",), "นำเข้าข้อมูลสมาชิก / import members"),
+    "end_sessions": (("admin",), "ยุติการเข้าสู่ระบบของผู้ใช้ / end a user's desk sessions"),
 }
 
 

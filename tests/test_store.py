@@ -95,13 +95,17 @@ def test_member_round_trip_is_lossless(empty_db, name, capacity, spec, years):
     assert any(o["capacity_month"] == capacity and o["specialisation"] == spec for o in got["offerings"])
 
 
-def test_an_existing_database_is_migrated_when_the_app_starts(db_path):
+def test_an_existing_database_is_migrated_when_the_app_starts(tmp_path):
     """A file made before the latest migration gets it on the next start (make run, make serve, tests)."""
     from api import create_app
-    db = open_db(db_path)
-    db.execute("DROP TABLE models")
+    from matcher.store.schema import MIGRATIONS
+    path = tmp_path / "older.db"
+    db = open_db(path, migrate_schema=False)
+    for statement in (s for migration in MIGRATIONS[:-1] for s in migration):
+        db.execute(statement)
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+    before = set(db.table_names())
     db.close()
-    create_app({"TESTING": True, "DATABASE": str(db_path), "SECRET_KEY": "test"})
-    db = open_db(db_path, migrate_schema=False)
-    assert schema_version(db) == SCHEMA_VERSION and "models" in db.table_names()
+    create_app({"TESTING": True, "DATABASE": str(path), "SECRET_KEY": "test"})
+    db = open_db(path, migrate_schema=False)
+    assert schema_version(db) == SCHEMA_VERSION and set(db.table_names()) > before

@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import wraps
 
 from apiflask import APIBlueprint, Schema
-from apiflask.fields import Boolean, Date, File, String
+from apiflask.fields import Boolean, Date, File, Integer, String
 from apiflask.validators import OneOf
 from flask import Response, current_app, g, request
 
@@ -108,6 +108,22 @@ def referrals_csv(query):
     name = "referrals-personal.csv" if personal else "referrals.csv"
     return Response(lines, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"',
                                                          "Cache-Control": "no-store"})
+
+
+class EndedSessions(Schema):
+    username = String(required=True)
+    ended = Integer(required=True, metadata={"description": "how many live or stale sessions were ended"})
+
+
+@bp.delete("/api/v1/admin/users/<username>/sessions")
+@auth.require("end_sessions")
+@bp.output(EndedSessions)
+@bp.doc(responses={404: "No account with this username", **{k: v for k, v in ERRORS.items() if k in (401, 403)}})
+def end_sessions(username):
+    """End every desk session of an account at once: its cookies stop working on the next request
+    (role: admin)."""
+    from matcher import accounts
+    return accounts.end_sessions(get_db(), username)
 
 
 def csv_lines(path, **filters):

@@ -7,7 +7,7 @@ import logging
 import re
 from urllib.parse import urlsplit
 
-from flask import g, redirect, render_template, request, session, url_for
+from flask import g, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from matcher.accounts import principal as principal_of
@@ -15,6 +15,7 @@ from matcher.errors import Forbidden, RismepError
 from matcher import store
 from matcher.store import directory
 from matcher.store import users as user_store
+from web import sessions
 from web.context import get_db, get_reference
 
 from . import csrf, i18n
@@ -34,9 +35,10 @@ NAV_ITEMS = {"new_case": ("desk.new_case", "nav_new_case"), "referrals": ("desk.
 
 
 def current_user() -> dict | None:
-    """The signed-in account (read from the store on each request, so a disabled account is out at once)."""
+    """The signed-in account: its session is checked in the store on each request (signed out, ended by an
+    administrator, idle or past its end: nobody), and so is the account (a disabled one is out at once)."""
     if "desk_user" not in g:
-        uid = session.get("uid")
+        uid = sessions.signed_in_user_id()
         g.desk_user = user_store.get_user(get_db(), uid) if uid else None
     return g.desk_user
 
@@ -197,4 +199,4 @@ def configure_app(state) -> None:
         app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     if app.config.get("PERMANENT_SESSION_LIFETIME") == timedelta(days=31):
-        app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=12)
+        app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=int(app.config["SESSION_HOURS"]))
