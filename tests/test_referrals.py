@@ -18,7 +18,7 @@ DESK, OTHER_DESK = "desk-TH-50", "desk-TH-57"
 CONSENT = {"given": True, "by": "สมศรี ทดสอบ", "at": "2025-03-01T10:30:00+07:00",
            "scope": "share_contact_with_bundle_members"}
 CONTACT = {"name": "สมศรี ทดสอบ", "phone": "081-234-5678", "email": "somsri@example.com"}
-TAX_ID = "1234567890123"
+TAX_ID = "1234567890121"  # a made-up id with a valid check digit
 
 
 def agencies_offering(db, category: str, province: str = "TH-50") -> list[str]:

@@ -97,13 +97,14 @@ def referrals_csv(query):
     admin asks with ``personal=1``; then only where consent is recorded, and the read is logged)."""
     db = get_db()
     personal = query["personal"]
+    principal = g.principal
     if personal:
-        principal = access.require(g.principal, "export_personal")
+        principal = access.require(principal, "export_personal")
         referral_store.log_personal_read(
-            db, at=now_text(), actor=access.actor_of(principal),
-            role=principal["role"], key_id=principal.get("key_id"), referral_id=None, enterprise_id=None,
+            db, at=now_text(), actor=access.actor_of(principal), role=principal["role"],
+            key_id=principal.get("key_id"), user_id=principal.get("user_id"), referral_id=None, enterprise_id=None,
             fields=exports.PERSONAL_CSV_COLUMNS, action="export_referrals_csv")
-    lines = csv_lines(current_app.config["DATABASE"], personal=personal, since=_iso(query.get("since")),
+    lines = csv_lines(current_app.config["DATABASE"], principal, personal=personal, since=_iso(query.get("since")),
                       until=_iso(query.get("until")))
     name = "referrals-personal.csv" if personal else "referrals.csv"
     return Response(lines, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"',
@@ -126,12 +127,12 @@ def end_sessions(username):
     return accounts.end_sessions(get_db(), username)
 
 
-def csv_lines(path, **filters):
+def csv_lines(path, principal: dict, **filters):
     """The CSV streamed from a connection of its own (the request's closes before the stream ends)."""
     db = open_db(path, migrate_schema=False)
     try:
         yield from exports.referral_csv_lines(store.referral_legs_for_monitoring(db, **filters),
-                                              personal=filters["personal"])
+                                              personal=filters["personal"], principal=principal)
     finally:
         db.close()
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import networkx as nx
 
+from matcher import access
 from matcher.errors import Unprocessable
 
 GRAPH_FORMATS = ("graphml", "gexf")
@@ -30,6 +31,10 @@ CSV_COLUMNS = (
     "consent_given", "consent_at", "consent_scope", "synthetic")
 PERSONAL_CSV_COLUMNS = ("enterprise_name", "contact_name", "contact_phone", "contact_email", "tax_id",
                         "consent_by", "leg_note")
+# The personal part (matcher.vocabulary.PERSONAL_PARTS) each personal column belongs to.
+PERSONAL_CSV_PARTS = {"enterprise_name": "contact", "contact_name": "contact", "contact_phone": "contact",
+                      "contact_email": "contact", "tax_id": "tax_id", "consent_by": "consent_by",
+                      "leg_note": "contact"}
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -94,9 +99,22 @@ def csv_cell(value) -> str | int | float:
     return "'" + value if value.startswith(FORMULA_START) else value
 
 
-def referral_csv_lines(rows, *, personal: bool = False, chunk: int = 500):
-    """CSV text (BOM first): the header, then the rows, yielded ``chunk`` lines at a time."""
+def exportable(principal: dict, row: dict) -> dict:
+    """The row with the personal columns its referral's consent does not cover emptied: the consent policy
+    (``matcher.access.visible_personal_parts``, purpose ``export``) decides, never the caller."""
+    referral = {"consent": {"given": bool(row.get("consent_given")), "scope": row.get("consent_scope")}}
+    parts = access.visible_personal_parts(principal, referral, purpose="export")
+    return {k: (None if k in PERSONAL_CSV_PARTS and PERSONAL_CSV_PARTS[k] not in parts else v)
+            for k, v in row.items()}
+
+
+def referral_csv_lines(rows, *, personal: bool = False, principal: dict | None = None, chunk: int = 500):
+    """CSV text (BOM first): the header, then the rows, yielded ``chunk`` lines at a time. With ``personal``
+    the principal must be allowed to export personal data, and each row keeps only what its consent covers."""
     columns = CSV_COLUMNS + (PERSONAL_CSV_COLUMNS if personal else ())
+    if personal:
+        principal = access.require(principal, "export_personal")
+        rows = (exportable(principal, row) for row in rows)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 
-from matcher import clock, lifecycle, vocabulary
+from matcher import clock, hygiene, lifecycle, vocabulary
 from matcher.errors import Conflict, Unprocessable
 from matcher.reference import Reference
 from matcher.vocabulary import (
@@ -21,7 +21,6 @@ from matcher.vocabulary import (
 CONSENT_SINCE = 2000
 SIZES = ("micro", "small", "medium")
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
-TAX_ID = re.compile(r"^\d{13}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 PHONE = re.compile(r"^[0-9+()\-\s.]{3,40}$")
 
@@ -48,7 +47,7 @@ def parse_create(snapshot, body) -> dict:
     return {"enterprise": enterprise, "enterprise_id": enterprise_id, "needs": needs, "assignment": assignment,
             "unassigned": [n for n in needs if n not in assignment],
             "province": enterprise["province"] if enterprise else None,
-            "text": _optional_text(body.get("text"), "text", MAX_TEXT),
+            "text": _optional_text(body.get("text"), "text", MAX_TEXT, multiline=True),
             "consent": parse_consent(body.get("consent"))}
 
 
@@ -76,7 +75,7 @@ def parse_enterprise(ref: Reference, raw) -> dict:
                                       "a phone number such as 081-234-5678"),
             "contact_email": _checked(contact.get("email"), "enterprise.contact.email", EMAIL,
                                       "an email address such as name@example.com"),
-            "tax_id": _checked(raw.get("tax_id"), "enterprise.tax_id", TAX_ID, "the 13-digit national or tax id"),
+            "tax_id": hygiene.thai_id(raw.get("tax_id"), "enterprise.tax_id"),
             "synthetic": 0}
 
 
@@ -140,8 +139,7 @@ def _consent_time(value) -> str:
     if when is None:
         raise Unprocessable(f"consent.at must be the ISO 8601 date and time consent was given, e.g. "
                             f"2025-03-01T10:30:00+07:00; got {value!r}.", field="consent.at")
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=clock.BANGKOK)
+    when = clock.as_bangkok(when)  # one clock: stored in Thailand time whatever offset it was sent with
     if when > clock.now() + timedelta(hours=1) or when.year < CONSENT_SINCE:
         raise Unprocessable(f"consent.at {value!r} is not a plausible time: give when consent was actually given "
                             f"(not in the future, not before {CONSENT_SINCE}).", field="consent.at")
@@ -187,7 +185,7 @@ def check_transition(leg: dict, to: str) -> None:
 def parse_leg_payload(to: str, body: dict) -> tuple[dict, dict]:
     """(column changes, event data) for a move to ``to``; fields that do not apply are refused."""
     reason, value = body.get("reason"), body.get("value_baht")
-    note = _optional_text(body.get("note"), "note", MAX_NOTE)
+    note = _optional_text(body.get("note"), "note", MAX_NOTE, multiline=True)
     if reason is not None and to != "declined":
         raise Unprocessable("reason applies only to status 'declined'; drop it.", field="reason")
     if value is not None and to != "completed":
@@ -265,21 +263,10 @@ def _shown(value) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _optional_text(value, field: str, limit: int) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or len(value) > limit or not _is_utf8(value):
-        raise Unprocessable(f"{field} must be text (valid UTF-8) of at most {limit} characters.", field=field)
-    return value.strip() or None
-
-
-def _is_utf8(value: str) -> bool:
-    """False for strings holding lone surrogates (possible from JSON escapes; SQLite cannot store them)."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+def _optional_text(value, field: str, limit: int, *, multiline: bool = False) -> str | None:
+    """Text as it is stored: no control characters (line breaks only in long text), Thai normalised, trimmed;
+    None when empty (``matcher.hygiene.clean_text``)."""
+    return hygiene.clean_text(value, field, limit, multiline=multiline)
 
 
 def _checked(value, field: str, pattern: re.Pattern, example: str) -> str | None:

@@ -124,7 +124,8 @@ def get_referral(db, referral_id, principal, *, action: str | None = None) -> di
     fields = access.personal_fields_in(out)
     if fields:
         store.log_personal_read(db, at=now_text(), actor=access.actor_of(principal), role=principal["role"],
-                                key_id=principal.get("key_id"), referral_id=view["id"],
+                                key_id=principal.get("key_id"), user_id=principal.get("user_id"),
+                                referral_id=view["id"],
                                 enterprise_id=view["enterprise"].get("id"), fields=fields,
                                 action=action or f"get_referral {view['id']}")
     return out
