@@ -79,8 +79,9 @@ def create_app(test_config: dict | None = None) -> APIFlask:
     app.json.ensure_ascii = False
     app.json.sort_keys = False
 
-    from web import bodies, context, errors, security, sessions
+    from web import bodies, context, errors, openapi, security, sessions
     sessions.register(app)
+    openapi.register(app)
     errors.register(app)
     security.register(app)
     bodies.register(app)

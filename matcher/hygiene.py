@@ -43,7 +43,7 @@ def clean_text(value, field: str, limit: int, *, multiline: bool = False) -> str
     longer than ``limit``, not valid UTF-8 (a lone surrogate) or holding a control character."""
     if value is None:
         return None
-    if not isinstance(value, str) or not _is_utf8(value):
+    if not isinstance(value, str) or not _is_utf8(value) or len(value) > limit:
         raise Unprocessable(f"{field} must be text (valid UTF-8) of at most {limit} characters.", field=field)
     bad = control_character_in(value, multiline=multiline)
     if bad is not None:

@@ -25,7 +25,7 @@ from matcher.engine.pool import (
     probabilities,
 )
 from matcher.engine.request import DECIMALS, parse_request
-from matcher.errors import Unprocessable
+from matcher.errors import Conflict
 
 # -- the match ------------------------------------------------------------------------------------------
 
@@ -108,14 +108,15 @@ def _uncovered_reason(snapshot, req, need) -> dict:
                   f"or have no capacity left this month"}
 
 
-def _no_bundle(snapshot, req, cost, covered) -> Unprocessable:
+def _no_bundle(snapshot, req, cost, covered) -> Conflict:
+    """409: the request is well formed but the network as it stands cannot honour its constraints."""
     needs = ", ".join(req.needs[j] for j in covered)
     smallest = bundles.minimum_cover_size(np.isfinite(cost))
     if req.max_members is not None and smallest is not None and smallest > req.max_members:
-        return Unprocessable(f"No bundle of at most {req.max_members} member(s) covers {needs}; the smallest "
+        return Conflict(f"No bundle of at most {req.max_members} member(s) covers {needs}; the smallest "
                              f"needs {smallest}. Raise max_members to {smallest} or drop needs.",
                              field="max_members")
-    return Unprocessable(f"No bundle contains every included member ({', '.join(req.include)}) and covers "
+    return Conflict(f"No bundle contains every included member ({', '.join(req.include)}) and covers "
                          f"{needs} within max_members={req.max_members}; include fewer members or raise "
                          f"max_members.", field="include")
 

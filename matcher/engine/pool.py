@@ -6,7 +6,7 @@ import numpy as np
 
 from matcher.engine import coordination, objective, scoring
 from matcher.engine.request import DECIMALS, MatchRequest
-from matcher.errors import Unprocessable
+from matcher.errors import Conflict
 
 # The pool rule (candidate_pool): per need the POOL_PER_NEED[needs] cheapest members; the POOL_MULTI members
 # with the largest saving as the best taker of a group of needs; POOL_PARTNERS direct collaborators of
@@ -60,10 +60,10 @@ def _check_included(snapshot, req, p) -> None:
             why = ("has no capacity left this month" if capacity_left(snapshot)[i] <= 0 else
                    "is a consultant and kinds is \"agencies\"" if req.kinds == "agencies" and not snapshot.is_agency[i]
                    else "is outside the enterprise's province and local_only is true")
-            raise Unprocessable(f"Included member {m} {why}; drop it from include or relax the constraint.",
+            raise Conflict(f"Included member {m} {why}; drop it from include or relax the constraint.",
                                 field="include")
         if not (p[i] > 0).any():
-            raise Unprocessable(f"Included member {m} offers none of the needs ({', '.join(req.needs)}); every "
+            raise Conflict(f"Included member {m} offers none of the needs ({', '.join(req.needs)}); every "
                                 f"bundle member takes at least one need.", field="include")
 
 

@@ -7,7 +7,7 @@ import re
 from datetime import date, datetime, timedelta
 
 from matcher import clock, hygiene, lifecycle, vocabulary
-from matcher.errors import Conflict, Unprocessable
+from matcher.errors import Conflict, NotFound, Unprocessable
 from matcher.reference import Reference
 from matcher.vocabulary import (
     MAX_NEEDS,
@@ -37,13 +37,11 @@ def parse_create(snapshot, body) -> dict:
     enterprise = parse_enterprise(ref, body["enterprise"]) if has_enterprise else None
     enterprise_id = _positive_int(body.get("enterprise_id"), "enterprise_id") if has_id else None
     assignment = parse_assignment(snapshot, body.get("assignment"), field="assignment")
-    needs = ref.check_categories(body["needs"], field="needs") if body.get("needs") is not None else list(assignment)
+    listed = ref.check_categories(body["needs"], field="needs") if body.get("needs") is not None else []
+    needs = listed + [n for n in assignment if n not in listed]  # an assigned need is a need of the case
     if not 1 <= len(needs) <= MAX_NEEDS:
-        raise Unprocessable(f"needs must list 1 to {MAX_NEEDS} service categories; got {len(needs)}.", field="needs")
-    stray = [n for n in assignment if n not in needs]
-    if stray:
-        raise Unprocessable(f"assignment covers {', '.join(stray)}, which is not in needs; add it to needs or drop "
-                            f"it from the assignment.", field="assignment", allowed=needs)
+        raise Unprocessable(f"needs and the assignment together must name 1 to {MAX_NEEDS} service categories; "
+                            f"got {len(needs)}. Split the case.", field="needs")
     return {"enterprise": enterprise, "enterprise_id": enterprise_id, "needs": needs, "assignment": assignment,
             "unassigned": [n for n in needs if n not in assignment],
             "province": enterprise["province"] if enterprise else None,
@@ -72,7 +70,7 @@ def parse_enterprise(ref: Reference, raw) -> dict:
             "sector": _optional_text(raw.get("sector"), "enterprise.sector", 64), "size": size,
             "contact_name": _optional_text(contact.get("name"), "enterprise.contact.name", 200),
             "contact_phone": _checked(contact.get("phone"), "enterprise.contact.phone", PHONE,
-                                      "a phone number such as 081-234-5678"),
+                                      "a phone number such as 081-234-5678", limit=40),
             "contact_email": _checked(contact.get("email"), "enterprise.contact.email", EMAIL,
                                       "an email address such as name@example.com"),
             "tax_id": hygiene.thai_id(raw.get("tax_id"), "enterprise.tax_id"),
@@ -89,17 +87,21 @@ def parse_assignment(snapshot, raw, *, field: str, allowed_needs=None, banned=()
         member = raw[need]
         where = f"{field}.{need}"
         if allowed_needs is not None and need not in allowed_needs:
-            raise Unprocessable(f"{need} is not a need of this leg; re-match only its needs.", field=field,
-                                allowed=list(allowed_needs))
-        if not isinstance(member, str) or member not in snapshot.member_index:
-            raise Unprocessable(f"Unknown or inactive member {member!r} for {need}; use a member id such as A0001 "
-                                f"or C0001 (GET /api/v1/agencies, GET /api/v1/consultants).", field=where)
-        if member in banned:
-            raise Unprocessable(f"Member {member} declined this referral; choose another member for {need}.",
+            raise Conflict(f"{need} is not a need of this leg; re-match only its needs.", field=field,
+                           allowed=list(allowed_needs))
+        if not isinstance(member, str):
+            raise Unprocessable(f"{where} must be a member id such as A0001 or C0001; got {_shown(member)}.",
                                 field=where)
+        if member not in snapshot.member_index:
+            raise NotFound(f"Unknown or inactive member {member!r} for {need}; use a member id such as A0001 "
+                           f"or C0001 (GET /api/v1/agencies, GET /api/v1/consultants).", field=where)
+        # The member exists, but the network's current state rules it out for this need: 409.
+        if member in banned:
+            raise Conflict(f"Member {member} declined this referral; choose another member for {need}.",
+                           field=where)
         if not snapshot.offers[snapshot.member_index[member], snapshot.category_index[need]]:
-            raise Unprocessable(f"Member {member} does not offer {need}; GET /api/v1/agencies/{member} (or "
-                                f"consultants) lists what it offers.", field=where)
+            raise Conflict(f"Member {member} does not offer {need}; GET /api/v1/agencies/{member} (or "
+                           f"consultants) lists what it offers.", field=where)
     return {need: raw[need] for need in needs}
 
 
@@ -146,10 +148,11 @@ def _consent_time(value) -> str:
     return when.isoformat(timespec="seconds")
 
 
-def check_consent(consent: dict, personal_fields: list[str]) -> None:
-    """Contact data may go to the members only with the enterprise's recorded consent."""
+def check_consent(consent: dict, personal_fields: list[str], *, on_file: bool = False) -> None:
+    """Contact data may go to the members only with the enterprise's recorded consent: 422 for a request
+    that sends contact data without it, 409 when the contact data is that of an enterprise on file."""
     if personal_fields and not consent["given"]:
-        raise Unprocessable(
+        raise (Conflict if on_file else Unprocessable)(
             "ยังไม่ได้รับความยินยอมจากสถานประกอบการ จึงส่งข้อมูลติดต่อให้สมาชิกไม่ได้ "
             "(พ.ร.บ.คุ้มครองข้อมูลส่วนบุคคล) / "
             f"The referral would share the enterprise's personal data ({', '.join(personal_fields)}) with the "
@@ -217,9 +220,7 @@ def parse_list_filters(filters: dict, ref: Reference) -> dict:
                             f"{', '.join(lifecycle.REFERRAL_STATUSES)}.", field="status",
                             allowed=lifecycle.REFERRAL_STATUSES)
     province = ref.resolve_province(filters["province"]) if filters.get("province") else None
-    start, end = _as_date(filters.get("from"), "from"), _as_date(filters.get("to"), "to")
-    if start and end and start > end:
-        raise Unprocessable(f"from ({start}) is after to ({end}); swap them.", field="from")
+    start, end = _as_date(filters.get("from"), "from"), _as_date(filters.get("to"), "to")  # to before from: none
     limit = _int_in(filters.get("limit", 50), "limit", 1, MAX_PAGE)
     offset = _int_in(filters.get("offset", 0), "offset", 0, MAX_OFFSET)
     return {"status": status, "province": province, "member": filters.get("member") or None,
@@ -269,8 +270,8 @@ def _optional_text(value, field: str, limit: int, *, multiline: bool = False) ->
     return hygiene.clean_text(value, field, limit, multiline=multiline)
 
 
-def _checked(value, field: str, pattern: re.Pattern, example: str) -> str | None:
-    text = _optional_text(value, field, 200)
+def _checked(value, field: str, pattern: re.Pattern, example: str, limit: int = 200) -> str | None:
+    text = _optional_text(value, field, limit)
     if text is not None and not pattern.match(text):
         raise Unprocessable(f"{field} {text!r} does not look like {example}.", field=field)
     return text

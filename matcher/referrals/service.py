@@ -46,7 +46,7 @@ def create_referral(db, snapshot, body, principal, idempotency_key=None) -> dict
     if scoped_key and (earlier := store.find_idempotent(db, scoped_key)):
         return _replay(db, earlier, fingerprint)
     personal = _enterprise_personal(db, principal, request)
-    check_consent(request["consent"], personal)
+    check_consent(request["consent"], personal, on_file=request["enterprise"] is None)
     actor, at = access.actor_of(principal), now_text()
     referral_id, created = store.create_referral(
         db, enterprise=request["enterprise"], enterprise_id=request["enterprise_id"],
