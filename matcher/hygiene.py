@@ -50,11 +50,7 @@ def clean_text(value, field: str, limit: int, *, multiline: bool = False) -> str
         raise Unprocessable(f"{field} holds the control character U+{ord(bad):04X}; remove it (type the text "
                             f"again, or paste it as plain text). / {field} มีอักขระควบคุมที่ใช้ไม่ได้ กรุณาพิมพ์ใหม่",
                             field=field)
-    text = thai_normalised(value).strip()
-    if len(text) > limit:
-        raise Unprocessable(f"{field} must be text (valid UTF-8) of at most {limit} characters; it has "
-                            f"{len(text):,}.", field=field)
-    return text or None
+    return thai_normalised(value).strip() or None
 
 
 def _is_utf8(value: str) -> bool:

@@ -36,10 +36,15 @@ ERRORS = {401: "No API key, or an unknown or revoked one", 403: "The key's role 
 
 
 class ImportForm(Schema):
-    file = File(required=True, metadata={"description": "a CSV (UTF-8) or XLSX file"})
+    file = File(required=True, metadata={"description": "a CSV (UTF-8) or XLSX file with a header row, as in "
+                                                        "data/import_templates/",
+                                         "example": "external_id,name_th,province,kind\nEX-CM-01,"
+                                                    "ศูนย์ตัวอย่าง (ตัวอย่าง),TH-50,university\n"})
     kind = String(validate=OneOf(importer.KINDS),
                   metadata={"description": "what a CSV file holds, when its name or columns do not say"})
-    dry_run = Boolean(load_default=False, metadata={"description": "check and report only; write nothing"})
+    dry_run = Boolean(load_default=False, truthy={"true"}, falsy={"false"},
+                      metadata={"description": "true: check and report only, write nothing (a form field: the text "
+                                               "true or false)"})
 
 
 class ReferralCsvQuery(Schema):

@@ -32,6 +32,7 @@ YEAR_MONTH_DAY = {"anyOf": [{"type": "string", "format": "date"},
 ERROR_REF = {"$ref": "#/components/schemas/ErrorOut"}
 COMMON = {400: "The body is not valid JSON, or nests too deeply or holds a number too long",
           401: "No API key, or an unknown or revoked one", 422: "Invalid input; the error names the field and the fix",
+          414: "The address is longer than the server reads (gunicorn: 4,094 bytes for the request line)",
           429: "Too many requests; Retry-After says when to try again",
           503: "The database cannot serve the request right now (missing, read-only, full or busy)"}
 PATH_PATTERNS = {"member_id": MEMBER_ID, "username": USERNAME, "cluster_id": SLUG}
@@ -63,7 +64,8 @@ def with_reference(node, ref) -> None:
             name = item.pop("x-reference", None)
             if name is not None:
                 item["enum"] = REFERENCE_SETS[name](ref) + ([None] if _nullable(item) else [])
-                item.pop("minLength", None)
+                if not item.pop("minLength", 0):
+                    item["x-empty"] = True  # the field has no minimum length: "" reads as "not given"
                 item.pop("maxLength", None)
             stack.extend(item.values())
         elif isinstance(item, list):
@@ -109,8 +111,12 @@ def closed_bodies(spec: dict) -> None:
                     names.add(node["$ref"].rsplit("/", 1)[1])
 
 
-def path_identifiers(op: dict) -> None:
+def parameters(op: dict) -> None:
+    """Path identifiers get their bounds or patterns; an empty query filter means no filter, as the views
+    read it, so the reference enums of query parameters accept ""."""
     for param in op.get("parameters", []):
+        if param.get("schema", {}).pop("x-empty", False) and param.get("in") == "query":
+            param["schema"]["enum"] = ["", *param["schema"]["enum"]]
         if param.get("in") != "path":
             continue
         schema = param.setdefault("schema", {})
@@ -122,7 +128,7 @@ def path_identifiers(op: dict) -> None:
 
 def documented_statuses(op: dict) -> None:
     responses = op.setdefault("responses", {})
-    wanted = [503]
+    wanted = [414, 503]
     if op.get("requestBody"):
         wanted += [400, 422]
     if op.get("parameters"):
@@ -130,14 +136,15 @@ def documented_statuses(op: dict) -> None:
     if op.get("security"):
         wanted += [401, 429]
     for status in wanted:
-        responses.setdefault(str(status), {"description": COMMON[status],
-                                           "content": {"application/json": {"schema": ERROR_REF}}})
+        content = "text/html" if status == 414 else "application/json"  # 414 comes from gunicorn itself
+        schema = {"type": "string"} if status == 414 else ERROR_REF
+        responses.setdefault(str(status), {"description": COMMON[status], "content": {content: {"schema": schema}}})
 
 
 _FILLED = {"type": "string", "pattern": "\\S"}
 # Rules between fields, which marshmallow checks in code and JSON Schema states with if/then and oneOf.
 SCHEMA_RULES = {
-    "MatchIn": {"anyOf": [{"required": ["needs"]}, {"required": ["text"]}]},
+    "MatchIn": {"required": ["province"], "anyOf": [{"required": ["needs"]}, {"required": ["text"]}]},
     "ConsentIn": {"if": {"required": ["given"], "properties": {"given": {"const": True}}},
                   "then": {"required": ["by", "at", "scope"],
                            "properties": {"by": _FILLED, "at": {"type": "string"}, "scope": {"type": "string"}}}},
@@ -190,8 +197,13 @@ def register(app) -> None:
             if name in schemas:
                 schemas[name].update(rules)
         closed_bodies(spec)
+        for schema in schemas.values():
+            for prop in (schema.get("properties") or {}).values():
+                prop.pop("x-empty", None)
         for path in spec.get("paths", {}).values():
             for op in path.values():
-                path_identifiers(op)
+                parameters(op)
                 documented_statuses(op)
+                if op.get("requestBody"):  # every body the service takes is needed
+                    op["requestBody"]["required"] = True
         return spec

@@ -42,9 +42,9 @@ class EnterpriseIn(Schema):
     size = String(allow_none=True, validate=OneOf(parsing.SIZES))
     contact = Nested(ContactIn, allow_none=True)
     tax_id = String(allow_none=True, validate=Length(13, 13),
-                    metadata={"description": "13-digit national or tax id (personal data); the last digit is the "
-                                             "check digit of the Thai id algorithm",
-                              "format": "thai-id", "pattern": "^[0-9]{13}$", "example": "1234567890121"})
+                    metadata={"description": "13-digit national or tax id (personal data): 13 digits, the last "
+                                             "of which is the check digit of the Thai id algorithm",
+                              "format": "thai-id", "example": "1234567890121"})
 
 
 class ConsentIn(Schema):
@@ -82,7 +82,9 @@ class ReferralIn(Schema):
 
 class IdempotencyHeader(Schema):
     idempotency_key = String(data_key="Idempotency-Key", validate=Length(1, 200),
-                             metadata={"description": "retrying with the same key returns the same referral"})
+                             metadata={"description": "retrying with the same key returns the same referral "
+                                                      "(1-200 printable ASCII characters, no spaces)",
+                                       "pattern": "^[!-~]{1,200}$"})
 
 
 class LegIn(Schema):
@@ -125,7 +127,9 @@ class ReadLogQuery(Page):
 @auth.require("create_referral")
 @bp.input(IdempotencyHeader, location="headers", arg_name="headers")
 @bp.input(ReferralIn, arg_name="body")
-@bp.doc(responses={201: "The referral, one leg per member", **ERRORS})
+@bp.doc(responses={201: "The referral, one leg per member", 404: "No such enterprise or member",
+                   409: "A member does not offer its need, or an enterprise on file holds contact data and "
+                        "consent is not given", **ERRORS})
 def create_referral(headers, body):
     """Send a referral: the case, the chosen bundle and the enterprise's consent (roles: desk, admin).
 

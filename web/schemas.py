@@ -33,8 +33,9 @@ _TEXT_CONTROL = "\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f\\u2
 TEXT = f"^[^{_TEXT_CONTROL}]*$"                             # free text: line breaks and tabs allowed
 MEMBER_ID = "^[AC][0-9]{4,6}$"
 # Contact fields as the referral parser reads them: surrounding spaces dropped, then empty or well formed.
-PHONE = "^\\s*([0-9+().-][0-9+().\\s-]{1,38}[0-9+().-])?\\s*$"
-EMAIL = f"^\\s*([^@\\s{_CONTROL}]+@[^@\\s{_CONTROL}]+)?\\s*$"
+_SPACE = "[ \\u00a0\\u1680\\u2000-\\u200a\\u202f\\u205f\\u3000]"  # whitespace that is not a control
+PHONE = f"^{_SPACE}*([0-9+().-]([0-9+().-]|{_SPACE}){{1,38}}[0-9+().-])?{_SPACE}*$"
+EMAIL = f"^{_SPACE}*([^@\\s{_CONTROL}]+@[^@\\s{_CONTROL}]+)?{_SPACE}*$"
 SLUG = "^[a-z0-9][a-z0-9_-]{0,63}$"
 MEMBER_ID_ERROR = "Not a member id: use A followed by 4 digits for an agency (A0001) or C for a consultant (C0001)."
 
