@@ -23,13 +23,16 @@ def hit(db, bucket: str, subject: str, *, limit: int, window: int, now: float) -
     slot = int(now // window) * window
     elapsed = (now - slot) / window
     try:
+        # A subject already over its limit is refused on a plain read, without taking the write lock: a
+        # flood of refused requests must not queue the service's writers.
+        wait = _over_limit(db, bucket, subject, slot, window, limit, elapsed)
+        if wait:
+            return wait
         with transaction(db):
-            rows = dict(db.execute("SELECT slot, hits FROM rate_counts WHERE slot IN (?, ?) AND bucket = ? "
-                                   "AND subject = ?", [slot, slot - window, bucket, subject]).fetchall())
-            current, previous = rows.get(slot, 0), rows.get(slot - window, 0)
-            if current + previous * (1 - elapsed) >= limit:
-                return _wait(current, previous, limit, window, elapsed)
-            if current == 0:
+            wait = _over_limit(db, bucket, subject, slot, window, limit, elapsed)
+            if wait:
+                return wait
+            if _first_hit(db, bucket, subject, slot):
                 db.execute("DELETE FROM rate_counts WHERE slot < ?", [now - 2 * LONGEST_WINDOW])
             db.execute("INSERT INTO rate_counts (slot, bucket, subject, hits) VALUES (?, ?, ?, 1) "
                        "ON CONFLICT(slot, bucket, subject) DO UPDATE SET hits = hits + 1",
@@ -40,6 +43,25 @@ def hit(db, bucket: str, subject: str, *, limit: int, window: int, now: float) -
             raise
         raise busy from None
     return 0.0
+
+
+def _counts(db, bucket: str, subject: str, slot: int, window: int) -> tuple[int, int]:
+    rows = dict(db.execute("SELECT slot, hits FROM rate_counts WHERE slot IN (?, ?) AND bucket = ? AND subject = ?",
+                           [slot, slot - window, bucket, subject]).fetchall())
+    return rows.get(slot, 0), rows.get(slot - window, 0)
+
+
+def _over_limit(db, bucket, subject, slot, window, limit, elapsed) -> float:
+    """The seconds to wait when one more hit would go over the limit, else 0."""
+    current, previous = _counts(db, bucket, subject, slot, window)
+    if current + previous * (1 - elapsed) >= limit:
+        return _wait(current, previous, limit, window, elapsed)
+    return 0.0
+
+
+def _first_hit(db, bucket, subject, slot) -> bool:
+    return db.execute("SELECT 1 FROM rate_counts WHERE slot = ? AND bucket = ? AND subject = ?",
+                      [slot, bucket, subject]).fetchone() is None
 
 
 def _wait(current: int, previous: int, limit: int, window: int, elapsed: float) -> float:
