@@ -42,7 +42,7 @@ def map_body(context, body):
     operation = getattr(context, "operation", None)
     if operation is None or not operation.path.endswith("/admin/import") or not isinstance(body, dict):
         return body
-    if isinstance(body.get("file"), (bytes, str)):
+    if isinstance(body.get("file"), bytes):  # a generated file part (text there is a negative case: kept)
         body = dict(body, file=TEMPLATE.read_bytes())
         if isinstance(body.get("kind"), str) and body["kind"] in KINDS:
             body["kind"] = "agencies"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import networkx as nx
@@ -36,6 +37,7 @@ PERSONAL_CSV_PARTS = {"enterprise_name": "contact", "contact_name": "contact", "
                       "contact_email": "contact", "tax_id": "tax_id", "consent_by": "consent_by",
                       "leg_note": "contact"}
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # never typed in now (matcher.hygiene); older rows
 
 
 def graph_format(path, fmt: str | None = None) -> str:
@@ -90,6 +92,9 @@ def csv_cell(value) -> str | int | float:
     if value is None:
         return ""
     if type(value) is not str or not value:
+        return value
+    value = CONTROL.sub("", value)
+    if not value:
         return value
     if value[0] == "[":
         try:
