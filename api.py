@@ -29,12 +29,17 @@ SETTINGS = {
     "DEMO_SCALE": ("demo", "size of the synthetic network written into a new database: demo or national"),
     "DATA_DIR": (str(DATA_DIR), "folder of the reference CSV files, prerequisites.csv and the intake corpus"),
     "MAX_CONTENT_LENGTH": (1_000_000, "largest request body accepted, in bytes"),
-    "SECRET_KEY": (None, "session signing key; set RISMEP_SECRET_KEY in production"),
-    "SIGN_IN_LIMIT": (10, "sign-in attempts per user and address per 5 minutes (per worker)"),
-    "API_KEY_LIMIT": (6000, "requests per API key and address per minute (per worker)"),
+    "SECRET_KEY": (None, "desk session signing key; unset: generated once and kept in the database "
+                         "(flask --app api rotate-session-key replaces it)"),
+    "SESSION_IDLE_MINUTES": (60, "a desk session ends after this many minutes without a request"),
+    "SESSION_HOURS": (12, "a desk session ends this many hours after sign-in, however active"),
+    "SIGN_IN_LIMIT": (10, "sign-in attempts per username and address per 5 minutes (all workers together)"),
+    "SIGN_IN_ADDRESS_LIMIT": (30, "sign-in attempts per address per 5 minutes, whatever the username"),
+    "API_KEY_LIMIT": (6000, "requests per API key per minute (all workers together)"),
+    "BAD_KEY_LIMIT": (120, "requests with unknown or revoked API keys per address per minute"),
     "INTAKE_MODEL": (str(DATA_DIR / "models" / "intake.joblib"),
                      "intake classifier file; trained from data/intake/ and saved here on first use if absent"),
-    "TRACK_LIMIT": (30, "public tracking-code look-ups per address per minute (per worker)"),
+    "TRACK_LIMIT": (30, "public tracking-code look-ups per address per minute (all workers)"),
     "PUBLIC_URL": ("http://127.0.0.1:5000", "the address people open the desk at (links in e-mails and webhooks)"),
     "SMTP_HOST": (None, "SMTP server for e-mail notifications (unset: e-mail deliveries fail, are retried, then wait in the dead-letter list for a replay)"),
     "SMTP_PORT": (25, "SMTP port (587 with SMTP_STARTTLS, 465 with SMTP_SSL)"),
@@ -87,11 +92,6 @@ def create_app(test_config: dict | None = None) -> APIFlask:
     app.config.from_mapping({k: v[0] for k, v in SETTINGS.items()})
     app.config.from_prefixed_env("RISMEP")
     app.config.from_mapping(test_config or {})
-    if not app.config["SECRET_KEY"]:
-        import secrets
-        app.config["SECRET_KEY"] = secrets.token_hex(32)
-        app.logger.warning("RISMEP_SECRET_KEY is not set: using a random session key for this process; "
-                           "desk sign-ins end when it restarts. Set RISMEP_SECRET_KEY in production.")
     _configure_openapi(app)
     prepare_database(app.config["DATABASE"])
     config = EngineConfig.from_settings(app.config)
@@ -100,9 +100,12 @@ def create_app(test_config: dict | None = None) -> APIFlask:
     app.json.ensure_ascii = False
     app.json.sort_keys = False
 
-    from web import context, errors, security
+    from web import bodies, context, errors, openapi, security, sessions
+    sessions.register(app)
+    openapi.register(app)
     errors.register(app)
     security.register(app)
+    bodies.register(app)
     app.teardown_appcontext(context.close_db)
     for name in BLUEPRINTS:
         app.register_blueprint(importlib.import_module(name).bp)

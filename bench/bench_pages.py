@@ -18,6 +18,7 @@ import re
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,7 @@ from matcher.reference import load_reference  # noqa: E402
 from matcher import accounts  # noqa: E402
 from matcher.synthetic.dataset import ensure_database  # noqa: E402
 from matcher.store import open_db  # noqa: E402
+from matcher.store.sessions import start_session  # noqa: E402
 
 BUDGET_MS = 300.0
 TOKEN = "bench-token"
@@ -43,8 +45,9 @@ def client_for(app, db, username: str | None):
     client = app.test_client()
     with client.session_transaction() as session:
         session["csrf_token"] = TOKEN
-        if username:
-            session["uid"] = db.execute("SELECT id FROM users WHERE username = ?", [username]).fetchone()[0]
+        if username:  # a session in the store, as signing in makes one
+            uid = db.execute("SELECT id FROM users WHERE username = ?", [username]).fetchone()[0]
+            session["sid"] = start_session(db, uid, lifetime=timedelta(hours=12), idle=timedelta(hours=1))
     return client
 
 

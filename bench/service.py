@@ -39,17 +39,21 @@ def wait_until_up(url: str, timeout: float = 60.0) -> None:
 
 
 class Service:
-    def __init__(self, database: Path, workers: int = 4, threads: int = 1, port: int | None = None):
+    def __init__(self, database: Path, workers: int = 4, threads: int = 1, port: int | None = None,
+                 secret_key: str | None = "bench-only", env: dict | None = None, prefix: list | None = None):
         self.database, self.workers, self.threads = Path(database), workers, threads
+        self.secret_key, self.extra_env, self.prefix = secret_key, dict(env or {}), list(prefix or [])
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> "Service":
-        env = dict(os.environ, RISMEP_DATABASE=str(self.database), RISMEP_SECRET_KEY="bench-only",
-                   PYTHONPATH=str(ROOT))
+        env = dict(os.environ, RISMEP_DATABASE=str(self.database), PYTHONPATH=str(ROOT), **self.extra_env)
+        env.pop("RISMEP_SECRET_KEY", None)
+        if self.secret_key is not None:  # None: the production default, the key kept in the database
+            env["RISMEP_SECRET_KEY"] = self.secret_key
         self.proc = subprocess.Popen(
-            [str(BIN / "gunicorn"), "--workers", str(self.workers), "--threads", str(self.threads),
+            [*self.prefix, str(BIN / "gunicorn"), "--workers", str(self.workers), "--threads", str(self.threads),
              "--bind", f"127.0.0.1:{self.port}", "--graceful-timeout", "5", "api:create_app()"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         wait_until_up(self.url)

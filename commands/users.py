@@ -75,4 +75,39 @@ def demo_users():
                 "note": "DEMO accounts with a published password, for the synthetic demo network only."})
 
 
-commands = [create_user, demo_users]
+@click.command("end-sessions")
+@click.argument("username")
+def end_sessions(username):
+    """End every desk session of an account at once (it must sign in again).
+
+    Example: flask --app api end-sessions demo-desk
+    """
+    from matcher import accounts
+    db = _open()
+    try:
+        _echo_json(accounts.end_sessions(db, username))
+    except RismepError as error:
+        raise click.ClickException(error.message) from None
+    finally:
+        db.close()
+
+
+@click.command("rotate-session-key")
+def rotate_session_key():
+    """Replace the desk session key kept in the database and end every desk session; every worker uses the
+    new key from its next request. Without effect while RISMEP_SECRET_KEY is set (that key wins).
+
+    Example: flask --app api rotate-session-key
+    """
+    from matcher.store import secrets
+    db = _open()
+    try:
+        result = secrets.rotate_session_key(db)
+    finally:
+        db.close()
+    if current_app.config.get("SECRET_KEY"):
+        result["note"] = "RISMEP_SECRET_KEY is set, so the service signs with it and not with the stored key."
+    _echo_json(result)
+
+
+commands = [create_user, demo_users, end_sessions, rotate_session_key]

@@ -19,11 +19,14 @@ contact fields the enterprise consented to share, and only on a referral it is p
 
 from __future__ import annotations
 
+import re
+
 from matcher.errors import Forbidden, Unauthorized
 from matcher.vocabulary import (
     CONSENT_SCOPES,
     CONTACT_FIELDS,
     PERMISSIONS,
+    PERSONAL_PARTS,
     ROLE_TH,
     ROLES,
 )
@@ -49,8 +52,10 @@ def require_role(principal, roles, action: str) -> dict:
     """The principal when its role is one of ``roles``; otherwise Forbidden naming the allowed roles."""
     principal = check_principal(principal)
     if principal["role"] not in roles:
-        raise Forbidden(f"บทบาท{ROLE_TH[principal['role']]}ไม่มีสิทธิ์{action} / The {principal['role']} role may "
-                        f"not {action}; allowed roles: {', '.join(roles)}.", field="role", allowed=roles)
+        thai, _, english = action.partition(" / ")
+        english = english or thai
+        raise Forbidden(f"บทบาท{ROLE_TH[principal['role']]}ไม่มีสิทธิ์{thai} / The {principal['role']} role may "
+                        f"not {english}; allowed roles: {', '.join(roles)}.", field="role", allowed=roles)
     return principal
 
 
@@ -61,6 +66,7 @@ def actor_of(principal: dict) -> str:
     if principal["role"] == "desk":
         return principal["desk"]
     return f"{principal['role']}:{principal.get('name') or principal.get('key_id') or 'unknown'}"
+
 
 
 def is_party(principal: dict, referral: dict) -> bool:
@@ -129,14 +135,54 @@ def list_scope(principal: dict, filters: dict) -> dict:
     return scoped
 
 
-def visible_personal_parts(principal: dict, referral: dict) -> tuple[str, ...]:
-    """Which personal parts (``contact``, ``tax_id``, ``consent_by``) the principal may see on a referral."""
+PURPOSES = ("read", "export")
+
+
+def visible_personal_parts(principal: dict, referral: dict, purpose: str = "read") -> tuple[str, ...]:
+    """THE consent policy: which personal parts (``contact``, ``tax_id``, ``consent_by``) of a referral may
+    reach this principal. Every read and every export asks here.
+
+    - ``read`` (a referral in the API or on the desk pages): the desk that sent it and admins see every
+      part; a member of the referral sees the parts its consent scope covers, and only when consent was
+      given; anyone else nothing.
+    - ``export`` (the monitoring CSV: the data leave the referral): whoever exports (admins only) gets the
+      parts the consent scope covers and who consented, and only where consent was given.
+
+    ``referral`` needs ``consent`` (``given``, ``scope``) and, for reads, ``desk`` and ``legs``.
+    """
+    consent = referral.get("consent") or {}
+    scoped = CONSENT_SCOPES.get(consent.get("scope"), ()) if consent.get("given") else ()
+    if purpose == "export":
+        return (*scoped, "consent_by") if scoped else ()
+    if purpose != "read":
+        raise ValueError(f"unknown purpose {purpose!r}; expected one of {PURPOSES}")
     role = principal["role"]
     if role == "admin" or (role == "desk" and is_party(principal, referral)):
-        return ("contact", "tax_id", "consent_by")
-    if role == "member" and is_party(principal, referral) and referral["consent"]["given"]:
-        return CONSENT_SCOPES.get(referral["consent"].get("scope"), ())
+        return PERSONAL_PARTS
+    if role == "member" and is_party(principal, referral):
+        return scoped
     return ()
+
+
+# What a description may hold that belongs to a personal part: phone numbers and e-mail addresses (contact),
+# 13-digit national or tax ids (tax_id). Ids first, so their digits are not taken for a phone number.
+_TEXT_PATTERNS = (
+    ("tax_id", re.compile(r"(?<![0-9])[0-9](?:[\s-]?[0-9]){12}(?![0-9])"), "[เลขประจำตัว / ID number]"),
+    ("contact", re.compile(r"[^\s@<>()\[\],;:]+@[^\s@<>()\[\],;:]+\.[^\s@<>()\[\],;:]+"), "[อีเมล / e-mail]"),
+    ("contact", re.compile(r"(?<![0-9])(?:\+?66[\s-]?|0)[0-9](?:[\s.-]?[0-9]){7,8}(?![0-9])"),
+     "[เบอร์โทรศัพท์ / phone]"),
+)
+
+
+def masked_text(text: str | None, parts: tuple[str, ...]) -> str | None:
+    """A free-text description with the phone numbers, e-mail addresses and id numbers of the parts not in
+    ``parts`` replaced by a label, so that a description cannot leak what consent did not cover."""
+    if not text:
+        return text
+    for part, pattern, label in _TEXT_PATTERNS:
+        if part not in parts:
+            text = pattern.sub(label, text)
+    return text
 
 
 def redact(principal: dict, referral: dict) -> dict:
@@ -151,6 +197,8 @@ def redact(principal: dict, referral: dict) -> dict:
     out["enterprise"] = enterprise
     if "consent" in out:
         out["consent"] = {k: v for k, v in out["consent"].items() if k != "by" or "consent_by" in parts}
+    if isinstance(out.get("case"), dict) and out["case"].get("text"):
+        out["case"] = dict(out["case"], text=masked_text(out["case"]["text"], parts))
     if principal["role"] == "member":
         own = principal.get("member_id")
         out["legs"] = [leg if leg["member"] == own else plan_leg(leg) for leg in out["legs"]]

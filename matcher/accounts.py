@@ -12,8 +12,9 @@ import re
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from matcher.errors import Unprocessable
+from matcher.errors import NotFound, Unprocessable
 from matcher.store import directory
+from matcher.store import sessions as session_store
 from matcher.store import users as store
 from matcher.vocabulary import ROLES
 
@@ -72,6 +73,15 @@ def authenticate(db, username: str, password: str) -> dict | None:
         return None
     store.record_sign_in(db, found["user"]["id"])
     return found["user"]
+
+
+def end_sessions(db, username: str) -> dict:
+    """End every desk session of an account at once (``{"username", "ended"}``); NotFound for no such account."""
+    user_id = store.user_id_of(db, (username or "").strip())
+    if user_id is None:
+        raise NotFound(f"No account named {username!r}; check the spelling (usernames ignore case).",
+                       field="username")
+    return {"username": username, "ended": session_store.end_user_sessions(db, user_id)}
 
 
 def principal(user: dict) -> dict:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from matcher.errors import DataError, Unprocessable
+from matcher.hygiene import thai_normalised
 
 # Everyday names that are not the official English or Thai name.
 PROVINCE_ALIASES = {
@@ -30,7 +31,7 @@ def read_csv(path: Path) -> list[dict]:
 
 
 def _key(text: str) -> str:
-    text = str(text).strip().lower()
+    text = thai_normalised(str(text)).strip().lower()
     text = re.sub(r"^(จังหวัด|จ\.)\s*", "", text)
     text = re.sub(r"\s+province$", "", text)
     return re.sub(r"[\s\-_.'’]+", "", text)

@@ -30,6 +30,7 @@ PERMISSIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "view_queue": (("desk", "admin"), "ดูรายการที่ต้องดำเนินการ / view the needs-action queue"),
     "manage_notifications": (("desk", "member", "admin"), "ตั้งค่าและอ่านการแจ้งเตือน / manage notifications"),
     "replay_deliveries": (("admin",), "ส่งการแจ้งเตือนที่ค้างอีกครั้ง / replay dead deliveries"),
+    "end_sessions": (("admin",), "ยุติการเข้าสู่ระบบของผู้ใช้ / end a user's desk sessions"),
 }
 
 

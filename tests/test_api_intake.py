@@ -91,8 +91,14 @@ def test_match_with_needs_is_unchanged(client):
     ({"province": "TH-50"}, "needs"),
     ({"text": "", "province": "TH-50"}, "text"),
     ({"text": "ก" * 2001, "province": "TH-50"}, "text"),
-    ({"text": "วันนี้แค่แวะมาขอบคุณเจ้าหน้าที่ค่ะ", "province": "TH-50"}, "text"),
     ({"text": "ขนมขึ้นราเร็ว"}, "province"),
 ])
 def test_match_with_bad_or_missing_text(client, payload, field):
     assert_error_shape(client.post("/api/v1/match", json=payload), 422, field=field)
+
+
+def test_a_text_that_names_no_need_matches_nothing_and_says_why(client):
+    response = client.post("/api/v1/match", json={"text": "วันนี้แค่แวะมาขอบคุณเจ้าหน้าที่ค่ะ", "province": "TH-50"})
+    body = response.get_json()
+    assert response.status_code == 200 and body["bundles"] == [] and body["needs"] == []
+    assert body["intake"]["needs"] == [] and "ไม่พบความต้องการบริการ" in body["note"]["th"]

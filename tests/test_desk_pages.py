@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from conftest import DATA_DIR
 from matcher import accounts, clock
 from matcher.store import open_db
+from matcher.store.sessions import start_session
 from web.desk import i18n, services
 from web.desk.referrals_pages import parse_baht
 
@@ -91,7 +92,8 @@ class Desk:
         with client.session_transaction() as session:
             session["csrf_token"] = "token-for-tests"
             if username:
-                session["uid"] = self.db.execute("SELECT id FROM users WHERE username = ?", [username]).fetchone()[0]
+                uid = self.db.execute("SELECT id FROM users WHERE username = ?", [username]).fetchone()[0]
+                session["sid"] = start_session(self.db, uid, lifetime=timedelta(hours=12), idle=timedelta(hours=1))
             if lang:
                 session["lang"] = lang
         return client
@@ -159,7 +161,7 @@ def test_sign_in_failure_says_so_in_thai_and_keeps_the_username(desk, username, 
     assert "ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง" in text or "กรุณากรอกชื่อผู้ใช้และรหัสผ่าน" in text
     assert f'value="{username}"' in response.get_data(as_text=True)
     with client.session_transaction() as session:
-        assert "uid" not in session
+        assert "sid" not in session
 
 
 def test_sign_in_sets_a_fresh_httponly_lax_session_and_sign_out_ends_it(desk):

@@ -72,3 +72,46 @@ def test_kill_minus_nine_mid_burst_loses_no_acknowledged_referral(db_path):
             assert status == 200 and len(items) >= len(body["legs"])
     finally:
         restarted.stop()
+
+
+def read_only_mount(source, target) -> list[str]:
+    """A command prefix that runs the rest in a private mount namespace where ``target`` is ``source``
+    mounted read-only (``unshare`` from util-linux; no change to the machine's own mounts)."""
+    script = f'mount --bind "{source}" "{target}" && mount -o remount,bind,ro "{target}" && exec "$@"'
+    return ["unshare", "--map-root-user", "--mount", "sh", "-c", script, "sh"]
+
+
+def can_mount_read_only(tmp_path) -> bool:
+    import subprocess
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    try:
+        return subprocess.run([*read_only_mount(tmp_path / "a", tmp_path / "b"), "true"], capture_output=True,
+                              timeout=20).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def test_the_service_starts_on_a_read_only_mount_serves_reads_and_answers_503_to_writes(db_path, tmp_path):
+    if not can_mount_read_only(tmp_path):
+        pytest.skip("this machine does not allow a private read-only mount (unshare --map-root-user --mount)")
+    key = create_key(db_path, "admin")
+    db = sqlite3.connect(db_path)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    source, mounted = db_path.parent, tmp_path / "ro"
+    mounted.mkdir()
+    svc = Service(mounted / db_path.name, workers=2, secret_key=None,
+                  prefix=read_only_mount(source, mounted)).start()
+    try:
+        status, body = request(f"{svc.url}/api/v1/agencies?limit=5")
+        assert status == 200 and len(body["items"]) == 5
+        status, match = request(f"{svc.url}/api/v1/match", "POST", {"needs": ["loan"], "province": "TH-50"})
+        assert status == 200 and match["bundles"]
+        status, listed = request(f"{svc.url}/api/v1/referrals?limit=1", headers={"Authorization": f"Bearer {key}"})
+        assert status == 200 and listed["total"] > 0
+        body = dict(BODY, assignment=match["bundles"][0]["assignment"], needs=["loan"])
+        status, refused = request(f"{svc.url}/api/v1/referrals", "POST", body, {"Authorization": f"Bearer {key}"})
+        assert status == 503 and "nothing was changed" in refused["error"]
+    finally:
+        svc.stop()

@@ -18,7 +18,7 @@ DESK, OTHER_DESK = "desk-TH-50", "desk-TH-57"
 CONSENT = {"given": True, "by": "สมศรี ทดสอบ", "at": "2025-03-01T10:30:00+07:00",
            "scope": "share_contact_with_bundle_members"}
 CONTACT = {"name": "สมศรี ทดสอบ", "phone": "081-234-5678", "email": "somsri@example.com"}
-TAX_ID = "1234567890123"
+TAX_ID = "1234567890121"  # a made-up id with a valid check digit
 
 
 def agencies_offering(db, category: str, province: str = "TH-50") -> list[str]:
@@ -145,7 +145,7 @@ def test_existing_enterprise_by_id_needs_consent_and_a_desk_that_knows_it(world)
                            "WHERE c.desk = ? AND e.contact_name IS NOT NULL LIMIT 1", [DESK]).fetchone()[0]
     body = world.body(enterprise=None, enterprise_id=ent)
     assert_error_shape(world.client.post("/api/v1/referrals", json=dict(body, consent=None),
-                                         headers=world.headers("desk")), 422, "consent")
+                                         headers=world.headers("desk")), 409, "consent")
     other = world.client.post("/api/v1/referrals", json=body, headers=world.headers("other_desk"))
     assert_error_shape(other, 403, "enterprise_id")
     ok = world.client.post("/api/v1/referrals", json=body, headers=world.headers("desk"))
@@ -156,9 +156,6 @@ def test_existing_enterprise_by_id_needs_consent_and_a_desk_that_knows_it(world)
 
 @pytest.mark.parametrize("change, field", [
     ({"needs": ["gmp"]}, "needs"),
-    ({"assignment": {"gmp_haccp": "A9999"}}, "assignment.gmp_haccp"),
-    ({"assignment": {"gmp_haccp": "LOAN_MEMBER"}}, "assignment.gmp_haccp"),
-    ({"needs": ["gmp_haccp"]}, "assignment"),
     ({"assignment": {}}, "assignment"),
     ({"enterprise_id": 1}, "enterprise"),
     ({"enterprise": {"name": "x", "province": "Atlantis"}}, "enterprise.province"),
@@ -176,11 +173,29 @@ def test_existing_enterprise_by_id_needs_consent_and_a_desk_that_knows_it(world)
     ({"text": "\ud800"}, "text"),
 ])
 def test_bad_input_is_a_clear_422_and_writes_nothing(world, change, field):
+    check_refused(world, change, 422, field)
+
+
+@pytest.mark.parametrize("change, status, field", [
+    ({"assignment": {"gmp_haccp": "A9999"}}, 404, "assignment.gmp_haccp"),       # no such member
+    ({"assignment": {"gmp_haccp": "LOAN_MEMBER"}}, 409, "assignment.gmp_haccp"),  # it does not offer the need
+])
+def test_members_the_network_cannot_use_are_refused_and_nothing_is_written(world, change, status, field):
+    check_refused(world, change, status, field)
+
+
+def test_assigned_needs_are_needs_of_the_case(world):
+    made = world.create(needs=["gmp_haccp"])
+    case = world.client.get(f"/api/v1/referrals/{made['id']}", headers=world.headers("desk")).get_json()["case"]
+    assert case["needs"] == ["gmp_haccp", "fda_registration", "loan"] and made["unassigned"] == []
+
+
+def check_refused(world, change, status, field):
     text = json.dumps(change).replace("LOAN_MEMBER", world.b)
     before = world.count("referrals"), world.count("enterprises")
     response = world.client.post("/api/v1/referrals", data=json.dumps(world.body(**json.loads(text))),
                                  content_type="application/json", headers=world.headers("desk"))
-    assert_error_shape(response, 422, field)
+    assert_error_shape(response, status, field)
     assert (world.count("referrals"), world.count("enterprises")) == before
 
 
@@ -387,11 +402,16 @@ def test_list_filters_and_pages(world):
 
 
 @pytest.mark.parametrize("query, field", [("status=done", "status"), ("province=Atlantis", "province"),
-                                          ("from=2018-13-01", "from"), ("from=2018-02-01&to=2018-01-01", "from"),
+                                          ("from=2018-13-01", "from"),
                                           ("limit=0", "limit"), ("offset=-1", "offset"),
                                           ("offset=974693531388250685440", "offset")])
 def test_bad_list_filters(world, query, field):
     assert_error_shape(world.client.get(f"/api/v1/referrals?{query}", headers=world.headers("admin")), 422, field)
+
+
+def test_a_date_range_that_ends_before_it_starts_matches_nothing(world):
+    listed = world.client.get("/api/v1/referrals?from=2018-02-01&to=2018-01-01", headers=world.headers("admin"))
+    assert listed.status_code == 200 and listed.get_json()["total"] == 0
 
 
 def test_lists_are_scoped_by_role(world):
@@ -469,7 +489,7 @@ def test_rematch_proposes_without_decliners_then_sends_a_linked_leg(world):
     members = {m["id"] for bundle in body["proposals"]["bundles"] for m in bundle["members"]}
     assert members and world.b not in members
     assert_error_shape(world.client.post(url, json={"leg_id": declined, "assignment": {"loan": world.b}},
-                                         headers=world.headers("desk")), 422, "assignment.loan")
+                                         headers=world.headers("desk")), 409, "assignment.loan")
     sent = world.client.post(url, json={"leg_id": declined, "assignment": {"loan": world.c}},
                              headers=world.headers("desk"))
     assert sent.status_code == 201

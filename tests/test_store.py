@@ -113,6 +113,7 @@ def test_an_existing_database_is_migrated_when_the_app_starts(tmp_path):
         for statement in statements:
             statement(db) if callable(statement) else db.execute(statement)
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+    before = set(db.table_names())
     db.close()
     create_app({"TESTING": True, "DATABASE": str(older), "SECRET_KEY": "test"})
     db = open_db(older, migrate_schema=False)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import wraps
 
 from apiflask import APIBlueprint, Schema
-from apiflask.fields import Boolean, Date, File, String
+from apiflask.fields import Boolean, Date, File, Integer, String
 from apiflask.validators import OneOf
 from flask import Response, current_app, g, request
 
@@ -36,10 +36,15 @@ ERRORS = {401: "No API key, or an unknown or revoked one", 403: "The key's role 
 
 
 class ImportForm(Schema):
-    file = File(required=True, metadata={"description": "a CSV (UTF-8) or XLSX file"})
+    file = File(required=True, metadata={"description": "a CSV (UTF-8) or XLSX file with a header row, as in "
+                                                        "data/import_templates/",
+                                         "example": "external_id,name_th,province,kind\nEX-CM-01,"
+                                                    "ศูนย์ตัวอย่าง (ตัวอย่าง),TH-50,university\n"})
     kind = String(validate=OneOf(importer.KINDS),
                   metadata={"description": "what a CSV file holds, when its name or columns do not say"})
-    dry_run = Boolean(load_default=False, metadata={"description": "check and report only; write nothing"})
+    dry_run = Boolean(load_default=False, truthy={"true"}, falsy={"false"},
+                      metadata={"description": "true: check and report only, write nothing (a form field: the text "
+                                               "true or false)"})
 
 
 class ReferralCsvQuery(Schema):
@@ -78,7 +83,10 @@ def import_members(form):
     (row, column, value, problem and how to fix it, in English and Thai).
     """
     upload = form["file"]
-    data = upload.read(tables.MAX_FILE_BYTES + 1)
+    try:
+        data = upload.read(tables.MAX_FILE_BYTES + 1)
+    finally:
+        upload.close()  # a large upload is spooled to a temporary file: release it now
     return importer.import_file(get_db(), data, upload.filename or "upload", ref=get_reference(),
                                 kind=form.get("kind"), dry_run=form["dry_run"])
 
@@ -94,25 +102,42 @@ def referrals_csv(query):
     admin asks with ``personal=1``; then only where consent is recorded, and the read is logged)."""
     db = get_db()
     personal = query["personal"]
+    principal = g.principal
     if personal:
-        principal = access.require(g.principal, "export_personal")
+        principal = access.require(principal, "export_personal")
         referral_store.log_personal_read(
-            db, at=now_text(), actor=access.actor_of(principal),
-            role=principal["role"], key_id=principal.get("key_id"), referral_id=None, enterprise_id=None,
+            db, at=now_text(), actor=access.actor_of(principal), role=principal["role"],
+            key_id=principal.get("key_id"), user_id=principal.get("user_id"), referral_id=None, enterprise_id=None,
             fields=exports.PERSONAL_CSV_COLUMNS, action="export_referrals_csv")
-    lines = csv_lines(current_app.config["DATABASE"], personal=personal, since=_iso(query.get("since")),
+    lines = csv_lines(current_app.config["DATABASE"], principal, personal=personal, since=_iso(query.get("since")),
                       until=_iso(query.get("until")))
     name = "referrals-personal.csv" if personal else "referrals.csv"
     return Response(lines, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"',
                                                          "Cache-Control": "no-store"})
 
 
-def csv_lines(path, **filters):
+class EndedSessions(Schema):
+    username = String(required=True)
+    ended = Integer(required=True, metadata={"description": "how many live or stale sessions were ended"})
+
+
+@bp.delete("/api/v1/admin/users/<username>/sessions")
+@auth.require("end_sessions")
+@bp.output(EndedSessions)
+@bp.doc(responses={404: "No account with this username", **{k: v for k, v in ERRORS.items() if k in (401, 403)}})
+def end_sessions(username):
+    """End every desk session of an account at once: its cookies stop working on the next request
+    (role: admin)."""
+    from matcher import accounts
+    return accounts.end_sessions(get_db(), username)
+
+
+def csv_lines(path, principal: dict, **filters):
     """The CSV streamed from a connection of its own (the request's closes before the stream ends)."""
     db = open_db(path, migrate_schema=False)
     try:
         yield from exports.referral_csv_lines(store.referral_legs_for_monitoring(db, **filters),
-                                              personal=filters["personal"])
+                                              personal=filters["personal"], principal=principal)
     finally:
         db.close()
 

@@ -16,25 +16,30 @@ from matcher.analysis import network as analysis
 from matcher.analysis import report
 
 from .context import get_db, get_reference, get_snapshot
+from .openapi import YEAR_MONTH_DAY
 
 bp = APIBlueprint("analysis", __name__, tag="Analysis")
 
 
 class GapsQuery(Schema):
     province = String(validate=Length(1, 100),
-                      metadata={"description": "only this province: code, English or Thai name", "example": "TH-50"})
+                      metadata={"description": "only this province: code, English or Thai name", "example": "TH-50",
+                                "x-reference": "province"})
     category = String(validate=Length(1, 64), metadata={"description": "only this service category code",
-                                                        "example": "gmp_haccp"})
+                                                        "example": "gmp_haccp", "x-reference": "category"})
     hub = String(validate=Length(1, 100), metadata={"description": "only the provinces of this RISMEP hub "
-                                                                   "(a hub province's code or name)"})
-    since = String(validate=Length(4, 10), metadata={"description": "cases from this date (YYYY[-MM[-DD]])"})
-    until = String(validate=Length(4, 10), metadata={"description": "cases before this date (YYYY[-MM[-DD]])"})
+                                                                   "(a hub province's code or name)",
+                                                    "x-reference": "hub"})
+    since = String(validate=Length(4, 10), metadata={"description": "cases from this date (YYYY[-MM[-DD]])",
+                                                     **YEAR_MONTH_DAY})
+    until = String(validate=Length(4, 10), metadata={"description": "cases before this date (YYYY[-MM[-DD]])",
+                                                     **YEAR_MONTH_DAY})
 
 
 class KpiQuery(Schema):
     budget = Float(validate=Range(min=0, min_inclusive=False), allow_nan=False,
-                   metadata={"description": "override the stored budget with this total in baht",
-                             "example": 13000000})
+                   metadata={"description": "override the stored budget with this total in baht (more than 0)",
+                             "example": 13000000, "exclusiveMinimum": 0})
 
 
 class RolloutQuery(Schema):

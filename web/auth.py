@@ -48,10 +48,14 @@ def authenticate() -> dict:
     key = bearer_key()
     if key is None:
         access.check_principal(None)
-    if "rate_limits" in current_app.extensions:  # web/security.py: requests per key and address
-        from .security import rate_limit
-        rate_limit("api_key", key[:16], "requests with this API key / ใช้กุญแจนี้บ่อยเกินไป")
     principal = principal_for_key(get_db(), key)
+    if "rate_limits" in current_app.extensions:  # web/security.py: requests per key; failures per address
+        from .security import rate_limit
+        if principal is None:
+            rate_limit("bad_key", "unknown-key", "requests with unknown API keys / ใช้กุญแจที่ไม่ถูกต้องบ่อยเกินไป")
+        else:
+            rate_limit("api_key", f"key:{principal['key_id']}", "requests with this API key / ใช้กุญแจนี้บ่อยเกินไป",
+                       per_address=False)
     if principal is None:
         raise Unauthorized("กุญแจ API ไม่ถูกต้องหรือถูกยกเลิกแล้ว / Unknown or revoked API key; ask an administrator "
                            "for a new one (flask --app api create-key).", field="Authorization")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from apiflask import APIBlueprint
+from flask import request
 
 from matcher import __version__
 from matcher.errors import Unprocessable
 from matcher.store import data_version, directory
 
 from .context import get_db, get_reference
-from .schemas import MemberQuery
+from .schemas import AgencyQuery, MemberQuery
 
 bp = APIBlueprint("directory", __name__, tag="Directory")
 
@@ -53,7 +54,7 @@ def _member_page(member_type: str, query: dict) -> dict:
 
 
 @bp.get("/api/v1/agencies")
-@bp.input(MemberQuery, location="query", arg_name="query")
+@bp.input(AgencyQuery, location="query", arg_name="query")
 def agencies(query):
     """Agencies (BDSPs), filtered by province, category and kind, a page at a time."""
     return _member_page("agency", query)
@@ -69,7 +70,7 @@ def agency(member_id):
 @bp.input(MemberQuery, location="query", arg_name="query")
 def consultants(query):
     """Consultants (SPs), filtered by province and category, a page at a time."""
-    if query.get("kind"):
+    if "kind" in request.args:  # not a parameter of this operation, but a likely slip: say so
         raise Unprocessable("kind applies to agencies only; drop it for consultants.", field="kind")
     return _member_page("consultant", query)
 

@@ -112,10 +112,19 @@ def validation_items(detail) -> list[dict]:
     return items
 
 
+def retry_headers(error: RismepError) -> dict:
+    """``Retry-After`` for a 429 (the limiter's wait) and a 503 (30 s)."""
+    if error.status == 429:
+        return {"Retry-After": str(int(getattr(error, "retry_after", 60) or 60))}
+    if error.status == 503:
+        return {"Retry-After": "30"}
+    return {}
+
+
 def register(app) -> None:
     @app.errorhandler(RismepError)
     def engine_error(error: RismepError):
-        return respond(error.status, error.message, error.details())
+        return respond(error.status, error.message, error.details(), retry_headers(error))
 
     @app.error_processor
     def http_error(error: HTTPError):

@@ -18,6 +18,9 @@ bp = APIBlueprint("matching", __name__, tag="Matching")
 
 @bp.post("/api/v1/match")
 @bp.input(MatchIn, arg_name="body")
+@bp.doc(responses={200: "Bundles for the needs (none when the text names no need the classifier knows)",
+                   404: "A member or cluster named in the request does not exist",
+                   409: "The network as it stands cannot honour the request's constraints (include, max_members)"})
 def match(body):
     """Recommend bundles of members that together cover every need the network can cover.
 
@@ -33,9 +36,21 @@ def match(body):
     holds the needs used and the classification ("intake").
     """
     intake = _needs_from_text(body) if not body.get("needs") else None
+    if intake is not None and not body["needs"]:
+        return nothing_to_match(body, intake)
     snapshot = get_snapshot()
     result = render.result_json(match_bundles(snapshot, MatchRequest.parse(snapshot, body)), snapshot.ref)
     return {**result, "intake": intake} if intake else result
+
+
+def nothing_to_match(body: dict, intake: dict) -> dict:
+    """The answer for a text that names no need the classifier recognises: no bundles, and why."""
+    province = get_reference().resolve_province(body.get("province") or intake.get("province"), field="province")
+    return {"province": province, "needs": [], "covered": [], "uncovered": [], "uncovered_reasons": [],
+            "bundles": [], "intake": intake,
+            "note": {"th": "ไม่พบความต้องการบริการในข้อความ กรุณาเล่าปัญหาให้ละเอียดขึ้น หรือระบุความต้องการ (needs) โดยตรง",
+                     "en": "The text names no service need the classifier recognises; describe the problem in more "
+                           "detail or give needs explicitly."}}
 
 
 def _needs_from_text(body: dict) -> dict:
@@ -47,9 +62,6 @@ def _needs_from_text(body: dict) -> dict:
                             allowed=list(get_reference().category_codes))
     intake = engine().intake.classify(body["text"])
     body["needs"] = [n["code"] for n in intake["needs"]][:MAX_NEEDS]
-    if not body["needs"]:
-        raise Unprocessable("The text names no service need the classifier recognises (ไม่พบความต้องการบริการใน"
-                            "ข้อความ); describe the problem in more detail or give needs explicitly.", field="text")
     if not body.get("province") and intake["province"]:
         body["province"] = intake["province"]
     return intake

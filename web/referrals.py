@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import Boolean, Date, Dict, Float, Integer, List, Nested, String
-from apiflask.validators import Length, OneOf, Range
+from apiflask.validators import Length, OneOf, Range, Regexp
 from flask import request
 
 from matcher import lifecycle, render
@@ -17,7 +17,7 @@ from matcher.vocabulary import CONSENT_SCOPES, MAX_NEEDS, MAX_NOTE, MAX_VALUE_BA
 
 from . import auth
 from .context import get_db, get_reference, get_snapshot
-from .schemas import Page
+from .schemas import EMAIL, FILLED_LINE, LINE, MEMBER_ID, MEMBER_ID_ERROR, PHONE, TEXT, Page
 
 bp = APIBlueprint("referrals", __name__, tag="Referrals")
 bp.record_once(lambda state: auth.init_app(state.app))
@@ -28,71 +28,95 @@ ERRORS = {401: "No API key, or an unknown or revoked one", 403: "Outside the rol
 
 
 class ContactIn(Schema):
-    name = String(allow_none=True, validate=Length(0, 200), metadata={"description": "contact person (personal data)"})
-    phone = String(allow_none=True, validate=Length(0, 40), metadata={"example": "081-234-5678"})
-    email = String(allow_none=True, validate=Length(0, 200), metadata={"example": "owner@example.com"})
+    name = String(allow_none=True, validate=Length(0, 200),
+                  metadata={"description": "contact person (personal data)", "pattern": LINE})
+    phone = String(allow_none=True, validate=Length(0, 40), metadata={"example": "081-234-5678", "pattern": PHONE})
+    email = String(allow_none=True, validate=Length(0, 200), metadata={"example": "owner@example.com", "pattern": EMAIL})
 
 
 class EnterpriseIn(Schema):
-    name = String(required=True, validate=Length(1, 200), metadata={"example": "วิสาหกิจชุมชนน้ำพริกแม่ดี"})
-    province = String(required=True, validate=Length(1, 100), metadata={"example": "เชียงใหม่"})
-    sector = String(allow_none=True, validate=Length(0, 64), metadata={"example": "food"})
+    name = String(required=True, validate=Length(1, 200),
+                  metadata={"example": "วิสาหกิจชุมชนน้ำพริกแม่ดี", "pattern": FILLED_LINE})
+    province = String(required=True, validate=Length(1, 100), metadata={"example": "เชียงใหม่", "x-reference": "province"})
+    sector = String(allow_none=True, validate=Length(0, 64), metadata={"example": "food", "pattern": LINE})
     size = String(allow_none=True, validate=OneOf(parsing.SIZES))
     contact = Nested(ContactIn, allow_none=True)
     tax_id = String(allow_none=True, validate=Length(13, 13),
-                    metadata={"description": "13-digit national or tax id (personal data)"})
+                    metadata={"description": "13-digit national or tax id (personal data): 13 digits, the last "
+                                             "of which is the check digit of the Thai id algorithm",
+                              "format": "thai-id", "example": "1234567890121"})
 
 
 class ConsentIn(Schema):
     given = Boolean(required=True, metadata={"description": "the enterprise agreed to share its contact data"})
-    by = String(allow_none=True, validate=Length(0, 200), metadata={"description": "who gave consent"})
+    by = String(allow_none=True, validate=Length(0, 200),
+                metadata={"description": "who gave consent (required when given)", "pattern": LINE})
     at = String(allow_none=True, validate=Length(0, 64),
-                metadata={"format": "date-time", "example": "2025-03-01T10:30:00+07:00"})
+                metadata={"format": "past-date-time", "example": "2025-03-01T10:30:00+07:00",
+                          "description": "when consent was given (required when given): ISO 8601 date and time "
+                                         "since 2000, not in the future; stored in Thailand time"})
     scope = String(allow_none=True, validate=OneOf(list(CONSENT_SCOPES)),
-                   metadata={"example": "share_contact_with_bundle_members"})
+                   metadata={"example": "share_contact_with_bundle_members",
+                             "description": "what the members may see (required when given)"})
 
 
 class ReferralIn(Schema):
     enterprise = Nested(EnterpriseIn, allow_none=True, metadata={"description": "a new enterprise, or"})
     enterprise_id = Integer(allow_none=True, validate=Range(1, MAX_ID),
-                            metadata={"description": "an enterprise already on file"})
-    needs = List(String(validate=Length(1, 64)), allow_none=True, validate=Length(1, MAX_NEEDS),
-                 metadata={"example": ["gmp_haccp", "loan"]})
-    text = String(allow_none=True, validate=Length(0, 5000), metadata={"description": "what the enterprise said"})
+                            metadata={"description": "an enterprise already on file (404 when there is none; 409 "
+                                                     "when it holds contact data and consent is not given)"})
+    needs = List(String(validate=Length(1, 64), metadata={"x-reference": "category"}), allow_none=True,
+                 validate=Length(1, MAX_NEEDS),
+                 metadata={"example": ["gmp_haccp", "loan"],
+                           "description": "the case's needs besides those in the assignment (default: the "
+                                          f"assignment's); needs and assignment together name at most {MAX_NEEDS}"})
+    text = String(allow_none=True, validate=Length(0, 5000),
+                  metadata={"description": "what the enterprise said", "pattern": TEXT})
     assignment = Dict(keys=String(validate=Length(1, 64)), values=String(validate=Length(1, 32)), required=True,
-                      validate=Length(1, 8), metadata={"description": "need -> member id (a bundle's assignment)",
-                                                       "example": {"gmp_haccp": "A0001", "loan": "A0002"}})
+                      validate=Length(1, 8),
+                      metadata={"description": "need -> member id (a bundle's assignment); 404 for an unknown "
+                                               "member, 409 for one that does not offer the need",
+                                "example": {"gmp_haccp": "A0001", "loan": "A0002"}})
     consent = Nested(ConsentIn, allow_none=True)
 
 
 class IdempotencyHeader(Schema):
     idempotency_key = String(data_key="Idempotency-Key", validate=Length(1, 200),
-                             metadata={"description": "retrying with the same key returns the same referral"})
+                             metadata={"description": "retrying with the same key returns the same referral "
+                                                      "(1-200 printable ASCII characters, no spaces)",
+                                       "pattern": "^[!-~]{1,200}$"})
 
 
 class LegIn(Schema):
     status = String(required=True, validate=OneOf(lifecycle.LEG_STATUSES), metadata={"example": "accepted"})
     reason = String(allow_none=True, validate=OneOf(lifecycle.DECLINE_REASONS),
-                    metadata={"description": "for declined"})
+                    metadata={"description": "for declined (required then, refused otherwise)"})
     value_baht = Float(allow_none=True, validate=Range(0, MAX_VALUE_BAHT),
-                       metadata={"description": "value created, for completed"})
+                       metadata={"description": "value created, for completed (required then, refused otherwise)"})
     note = String(allow_none=True, validate=Length(0, MAX_NOTE),
-                  metadata={"description": "what happened; required for completed and for reason other"})
+                  metadata={"description": "what happened; required for completed and for reason other",
+                            "pattern": TEXT})
 
 
 class RematchIn(Schema):
-    leg_id = Integer(required=True, validate=Range(1, MAX_ID), metadata={"description": "the declined leg"})
+    leg_id = Integer(required=True, validate=Range(1, MAX_ID),
+                     metadata={"description": "the declined leg (404 when the referral has no such leg, 409 when "
+                                              "it is not declined or was re-matched already)"})
     top_k = Integer(load_default=3, validate=Range(1, 10))
     assignment = Dict(keys=String(validate=Length(1, 64)), values=String(validate=Length(1, 32)), allow_none=True,
-                      validate=Length(1, 8), metadata={"description": "send these replacements (need -> member)"})
+                      validate=Length(1, 8),
+                      metadata={"description": "send these replacements (need -> member; 409 for a need that is "
+                                               "not the leg's or a member that declined or does not offer it)"})
 
 
 class ReferralQuery(Page):
     status = String(validate=OneOf(lifecycle.REFERRAL_STATUSES))
-    province = String(validate=Length(1, 100), metadata={"description": "code, English or Thai name"})
-    member = String(validate=Length(1, 32), metadata={"description": "referrals with a leg addressed to it"})
+    province = String(validate=Length(1, 100),
+                      metadata={"description": "code, English or Thai name", "x-reference": "province"})
+    member = String(validate=Regexp(MEMBER_ID, error=MEMBER_ID_ERROR), metadata={"description": "referrals with a leg addressed to it"})
     date_from = Date(data_key="from", metadata={"description": "created on or after (YYYY-MM-DD)"})
-    date_to = Date(data_key="to", metadata={"description": "created on or before (YYYY-MM-DD)"})
+    date_to = Date(data_key="to", metadata={"description": "created on or before (YYYY-MM-DD); before from: "
+                                                            "nothing matches"})
 
 
 class CloseNeedIn(Schema):
@@ -114,7 +138,9 @@ class ReadLogQuery(Page):
 @auth.require("create_referral")
 @bp.input(IdempotencyHeader, location="headers", arg_name="headers")
 @bp.input(ReferralIn, arg_name="body")
-@bp.doc(responses={201: "The referral, one leg per member", **ERRORS})
+@bp.doc(responses={201: "The referral, one leg per member", 404: "No such enterprise or member",
+                   409: "A member does not offer its need, or an enterprise on file holds contact data and "
+                        "consent is not given", **ERRORS})
 def create_referral(headers, body):
     """Send a referral: the case, the chosen bundle and the enterprise's consent (roles: desk, admin).
 

@@ -19,7 +19,7 @@ from matcher.engine.objective import DECIMALS, Objective, chance
 from matcher.engine.pool import allowed_needs, candidate_pool, capacity_left, check_included
 from matcher.engine.request import MatchRequest
 from matcher.engine.results import Bundle, Comparison, MatchResult, MemberLeg, Reason, Uncovered
-from matcher.errors import Unprocessable
+from matcher.errors import Conflict
 
 
 def match(snapshot, req: MatchRequest) -> MatchResult:
@@ -116,13 +116,14 @@ def _uncovered(snapshot, need) -> Uncovered:
                                   {"need": need}))
 
 
-def _no_bundle(req, allowed, needs) -> Unprocessable:
+def _no_bundle(req, allowed, needs) -> Conflict:
+    """409: the request is well formed but the network as it stands cannot honour its constraints."""
     smallest = bundles.minimum_cover_size(allowed)
     if req.max_members is not None and smallest is not None and smallest > req.max_members:
-        return Unprocessable(f"No bundle of at most {req.max_members} member(s) covers {', '.join(needs)}; the "
+        return Conflict(f"No bundle of at most {req.max_members} member(s) covers {', '.join(needs)}; the "
                              f"smallest needs {smallest}. Raise max_members to {smallest} or drop needs.",
                              field="max_members")
-    return Unprocessable(f"No bundle contains every included member ({', '.join(req.include)}) and covers "
+    return Conflict(f"No bundle contains every included member ({', '.join(req.include)}) and covers "
                          f"{', '.join(needs)} within max_members={req.max_members}; include fewer members or raise "
                          f"max_members.", field="include")
 

@@ -7,7 +7,7 @@ import numpy as np
 from matcher.config import SearchConfig
 from matcher.engine.objective import leg_cost, popcounts
 from matcher.engine.request import MatchRequest
-from matcher.errors import Unprocessable
+from matcher.errors import Conflict
 
 # -- constraints ----------------------------------------------------------------------------------------
 
@@ -42,7 +42,7 @@ def available(snapshot, req: MatchRequest) -> np.ndarray:
 
 
 def check_included(snapshot, req: MatchRequest, allowed: np.ndarray) -> None:
-    """Every included member can be in a bundle (else Unprocessable naming it and why)."""
+    """Every included member can be in a bundle (else Conflict, 409, naming it and why)."""
     ok = available(snapshot, req)
     for m in req.include:
         i = snapshot.member_index[m]
@@ -50,10 +50,10 @@ def check_included(snapshot, req: MatchRequest, allowed: np.ndarray) -> None:
             why = ("has no capacity left this month" if capacity_left(snapshot)[i] <= 0 else
                    "is a consultant and kinds is \"agencies\"" if req.kinds == "agencies" and not snapshot.is_agency[i]
                    else "is outside the enterprise's province and local_only is true")
-            raise Unprocessable(f"Included member {m} {why}; drop it from include or relax the constraint.",
+            raise Conflict(f"Included member {m} {why}; drop it from include or relax the constraint.",
                                 field="include")
         if not allowed[i].any():
-            raise Unprocessable(f"Included member {m} offers none of the needs ({', '.join(req.needs)}); every "
+            raise Conflict(f"Included member {m} offers none of the needs ({', '.join(req.needs)}); every "
                                 f"bundle member takes at least one need.", field="include")
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from matcher.errors import Unprocessable
+from matcher.errors import NotFound, Unprocessable
 from matcher.vocabulary import MAX_MEMBER_IDS, MAX_NEEDS, MAX_TOP_K
 
 KINDS = ("all", "agencies")
@@ -107,7 +107,7 @@ def _cluster(snapshot, value) -> str | None:
     if value is None:
         return None
     if value not in snapshot.clusters:
-        raise Unprocessable(f"Unknown cluster {value!r}; expected one of: {', '.join(sorted(snapshot.clusters))}.",
+        raise NotFound(f"Unknown cluster {value!r}; expected one of: {', '.join(sorted(snapshot.clusters))}.",
                             field="cluster", allowed=sorted(snapshot.clusters))
     return value
 
@@ -120,7 +120,7 @@ def _member_ids(snapshot, body, name) -> list[str]:
         raise Unprocessable(f"{name} holds at most {MAX_MEMBER_IDS} member ids; got {len(ids)}.", field=name)
     unknown = [str(m) for m in ids if m not in snapshot.member_index]
     if unknown:
-        raise Unprocessable(f"Unknown member id(s) in {name}: {', '.join(unknown)}. Member ids look like A0001 "
+        raise NotFound(f"Unknown member id(s) in {name}: {', '.join(unknown)}. Member ids look like A0001 "
                             f"(agency) or C0001 (consultant); see GET /api/v1/agencies.", field=name)
     return list(dict.fromkeys(ids))
 

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 
 from matcher.errors import Unprocessable
+from matcher.hygiene import control_character_in, is_valid_thai_id, thai_normalised
 from matcher.exchange.tables import Problem, Table, cell_text, is_formula, norm
 from matcher.hours import HOURS_EXAMPLE, canonical_hours
 from matcher.reference import Reference
@@ -87,7 +88,12 @@ class RowCheck:
             self.problem(column, str(value), "formula", f"The cell holds a formula ({str(value)[:60]}), not a "
                          f"value.", "Replace formulas with their values (Paste Special > Values) and save again.")
             return None
-        text = cell_text(value)
+        text = thai_normalised(cell_text(value))
+        bad = control_character_in(text)
+        if bad is not None:
+            self.problem(column, text[:60], "control_character", f"{column} holds the control character "
+                         f"U+{ord(bad):04X}.", "Type the cell again (or paste it as plain text) and save again.")
+            return None
         if required and not text:
             self.problem(column, "", "missing_value", f"{column} is required.", f"Fill in {column}.")
             return None
@@ -311,9 +317,12 @@ def check_enterprise(check: RowCheck, ctx: Context, seen: dict) -> None:
     if check.has("tax_id"):
         tax = check.text("tax_id", max_len=40)
         digits = re.sub(r"[\s-]", "", tax or "")
-        if digits and not re.fullmatch(r"\d{13}", digits):
+        if digits and not re.fullmatch(r"[0-9]{13}", digits):
             check.problem("tax_id", tax, "bad_format", f"tax_id {tax!r} is not 13 digits.",
                           "Write the 13-digit tax id (dashes and spaces are fine).")
+        elif digits and not is_valid_thai_id(digits):
+            check.problem("tax_id", tax, "bad_check_digit", f"tax_id {tax!r} has a wrong check digit.",
+                          "Check the 13 digits against the certificate; the last one is a check digit.")
         check.put("tax_id", digits or None)
 
 

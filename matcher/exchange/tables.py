@@ -18,6 +18,7 @@ MAX_FILE_BYTES = 5_000_000
 MAX_ROWS = 20_000
 MAX_UNPACKED_BYTES = 60_000_000  # an XLSX is a zip: refuse archives that unpack to more than this
 MAX_LISTED_PROBLEMS = 1000
+MAX_COLUMNS = 200  # columns of one sheet: the widest template has about 20
 RESAVE_HINT = ("Re-save it as UTF-8: in Excel choose File > Save As > 'CSV UTF-8 (Comma delimited) (*.csv)'; "
                "in LibreOffice tick 'Edit filter settings' and pick 'Unicode (UTF-8)'; or upload the .xlsx "
                "workbook itself. / บันทึกไฟล์ใหม่เป็น CSV UTF-8 หรือส่งไฟล์ .xlsx แทน")
@@ -41,6 +42,8 @@ THAI = {
     "out_of_range": ("ตัวเลขอยู่นอกช่วงที่รับได้", "กรอกตัวเลขในช่วงที่กำหนด"),
     "too_long": ("ข้อความยาวเกินกำหนด", "ย่อข้อความให้สั้นลง"),
     "bad_format": ("รูปแบบไม่ถูกต้อง", "แก้ตามรูปแบบที่กำหนด"),
+    "bad_check_digit": ("หลักตรวจสอบของเลขประจำตัวไม่ถูกต้อง", "ตรวจเลข 13 หลักกับบัตรหรือหนังสือรับรอง หลักสุดท้ายคือเลขตรวจสอบ"),
+    "control_character": ("เซลล์นี้มีอักขระควบคุมที่ใช้ไม่ได้", "พิมพ์ข้อความในเซลล์ใหม่ หรือวางแบบข้อความธรรมดา แล้วบันทึกใหม่"),
     "duplicate": ("ข้อมูลซ้ำกับแถวก่อนหน้าในไฟล์", "รวมเป็นแถวเดียว"),
     "unknown_member": ("ไม่พบสมาชิกตามรหัสนี้", "ใช้รหัสอ้างอิงของสมาชิกในไฟล์หรือที่นำเข้าแล้ว"),
     "type_clash": ("รหัสนี้เป็นของสมาชิกอีกประเภทหนึ่ง", "ใช้รหัสอ้างอิงอื่น"),
@@ -141,7 +144,10 @@ def csv_table(text: str, filename: str = "") -> Table:
     first = next((line for line in lines if line.strip()), "")
     delimiter = max((",", ";", "\t"), key=first.count) if first else ","
     records = enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1)
-    return table_from_records(filename.rsplit("/", 1)[-1] or "file.csv", records)
+    try:
+        return table_from_records(filename.rsplit("/", 1)[-1] or "file.csv", records)
+    except csv.Error as error:  # e.g. a cell over the csv module's field size limit
+        raise Unprocessable(f"The CSV file could not be read ({error}). " + RESAVE_HINT, field="file") from None
 
 
 def xlsx_tables(data: bytes) -> list[Table]:
@@ -166,6 +172,11 @@ def xlsx_tables(data: bytes) -> list[Table]:
     try:
         return [table_from_records(sheet.title, enumerate(sheet.iter_rows(values_only=True), start=1))
                 for sheet in book.worksheets]
+    except RismepError:
+        raise
+    except Exception as error:  # sheets are parsed lazily: entity declarations (defusedxml), damaged XML
+        raise Unprocessable(f"The workbook could not be read ({type(error).__name__}); save it again from Excel "
+                            f"or LibreOffice as .xlsx. / อ่านไฟล์ .xlsx ไม่ได้", field="file") from None
     finally:
         book.close()
 
@@ -174,7 +185,7 @@ def table_from_records(name: str, records) -> Table:
     """A Table from ``(row number, cells)`` pairs: the first non-blank row is the header."""
     header, rows, count = None, [], 0
     for number, cells in records:
-        cells = list(cells)
+        cells = _capped(name, number, cells)
         if all(is_blank(c) for c in cells):
             continue
         if header is None:
@@ -186,6 +197,18 @@ def table_from_records(name: str, records) -> Table:
                                f"/ จำนวนแถวเกินกำหนด แบ่งเป็นหลายไฟล์", field="file")
         rows.append((number, cells))
     return Table(sheet=name, header=header or [], rows=rows)
+
+
+def _capped(name: str, number: int, cells) -> list:
+    """The row's cells, or Unprocessable when it has more than ``MAX_COLUMNS`` non-blank-trailing cells."""
+    cells = list(cells)
+    while cells and is_blank(cells[-1]):
+        cells.pop()
+    if len(cells) > MAX_COLUMNS:
+        raise Unprocessable(f"{name!r} row {number} has {len(cells):,} columns; at most {MAX_COLUMNS} are read. "
+                            f"Keep only the template's columns (data/import_templates/). "
+                            f"/ จำนวนคอลัมน์เกินกำหนด ใช้เฉพาะคอลัมน์ตามแบบฟอร์ม", field="file")
+    return cells
 
 
 def is_blank(value) -> bool:

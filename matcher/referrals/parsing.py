@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 
-from matcher import clock, lifecycle, vocabulary
-from matcher.errors import Conflict, Unprocessable
+from matcher import clock, hygiene, lifecycle, vocabulary
+from matcher.errors import Conflict, NotFound, Unprocessable
 from matcher.reference import Reference
 from matcher.vocabulary import (
     MAX_NEEDS,
@@ -21,7 +21,6 @@ from matcher.vocabulary import (
 CONSENT_SINCE = 2000
 SIZES = ("micro", "small", "medium")
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
-TAX_ID = re.compile(r"^\d{13}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 PHONE = re.compile(r"^[0-9+()\-\s.]{3,40}$")
 
@@ -38,17 +37,15 @@ def parse_create(snapshot, body) -> dict:
     enterprise = parse_enterprise(ref, body["enterprise"]) if has_enterprise else None
     enterprise_id = _positive_int(body.get("enterprise_id"), "enterprise_id") if has_id else None
     assignment = parse_assignment(snapshot, body.get("assignment"), field="assignment")
-    needs = ref.check_categories(body["needs"], field="needs") if body.get("needs") is not None else list(assignment)
+    listed = ref.check_categories(body["needs"], field="needs") if body.get("needs") is not None else []
+    needs = listed + [n for n in assignment if n not in listed]  # an assigned need is a need of the case
     if not 1 <= len(needs) <= MAX_NEEDS:
-        raise Unprocessable(f"needs must list 1 to {MAX_NEEDS} service categories; got {len(needs)}.", field="needs")
-    stray = [n for n in assignment if n not in needs]
-    if stray:
-        raise Unprocessable(f"assignment covers {', '.join(stray)}, which is not in needs; add it to needs or drop "
-                            f"it from the assignment.", field="assignment", allowed=needs)
+        raise Unprocessable(f"needs and the assignment together must name 1 to {MAX_NEEDS} service categories; "
+                            f"got {len(needs)}. Split the case.", field="needs")
     return {"enterprise": enterprise, "enterprise_id": enterprise_id, "needs": needs, "assignment": assignment,
             "unassigned": [n for n in needs if n not in assignment],
             "province": enterprise["province"] if enterprise else None,
-            "text": _optional_text(body.get("text"), "text", MAX_TEXT),
+            "text": _optional_text(body.get("text"), "text", MAX_TEXT, multiline=True),
             "consent": parse_consent(body.get("consent"))}
 
 
@@ -73,10 +70,10 @@ def parse_enterprise(ref: Reference, raw) -> dict:
             "sector": _optional_text(raw.get("sector"), "enterprise.sector", 64), "size": size,
             "contact_name": _optional_text(contact.get("name"), "enterprise.contact.name", 200),
             "contact_phone": _checked(contact.get("phone"), "enterprise.contact.phone", PHONE,
-                                      "a phone number such as 081-234-5678"),
+                                      "a phone number such as 081-234-5678", limit=40),
             "contact_email": _checked(contact.get("email"), "enterprise.contact.email", EMAIL,
                                       "an email address such as name@example.com"),
-            "tax_id": _checked(raw.get("tax_id"), "enterprise.tax_id", TAX_ID, "the 13-digit national or tax id"),
+            "tax_id": hygiene.thai_id(raw.get("tax_id"), "enterprise.tax_id"),
             "synthetic": 0}
 
 
@@ -90,17 +87,21 @@ def parse_assignment(snapshot, raw, *, field: str, allowed_needs=None, banned=()
         member = raw[need]
         where = f"{field}.{need}"
         if allowed_needs is not None and need not in allowed_needs:
-            raise Unprocessable(f"{need} is not a need of this leg; re-match only its needs.", field=field,
-                                allowed=list(allowed_needs))
-        if not isinstance(member, str) or member not in snapshot.member_index:
-            raise Unprocessable(f"Unknown or inactive member {member!r} for {need}; use a member id such as A0001 "
-                                f"or C0001 (GET /api/v1/agencies, GET /api/v1/consultants).", field=where)
-        if member in banned:
-            raise Unprocessable(f"Member {member} declined this referral; choose another member for {need}.",
+            raise Conflict(f"{need} is not a need of this leg; re-match only its needs.", field=field,
+                           allowed=list(allowed_needs))
+        if not isinstance(member, str):
+            raise Unprocessable(f"{where} must be a member id such as A0001 or C0001; got {_shown(member)}.",
                                 field=where)
+        if member not in snapshot.member_index:
+            raise NotFound(f"Unknown or inactive member {member!r} for {need}; use a member id such as A0001 "
+                           f"or C0001 (GET /api/v1/agencies, GET /api/v1/consultants).", field=where)
+        # The member exists, but the network's current state rules it out for this need: 409.
+        if member in banned:
+            raise Conflict(f"Member {member} declined this referral; choose another member for {need}.",
+                           field=where)
         if not snapshot.offers[snapshot.member_index[member], snapshot.category_index[need]]:
-            raise Unprocessable(f"Member {member} does not offer {need}; GET /api/v1/agencies/{member} (or "
-                                f"consultants) lists what it offers.", field=where)
+            raise Conflict(f"Member {member} does not offer {need}; GET /api/v1/agencies/{member} (or "
+                           f"consultants) lists what it offers.", field=where)
     return {need: raw[need] for need in needs}
 
 
@@ -140,18 +141,18 @@ def _consent_time(value) -> str:
     if when is None:
         raise Unprocessable(f"consent.at must be the ISO 8601 date and time consent was given, e.g. "
                             f"2025-03-01T10:30:00+07:00; got {value!r}.", field="consent.at")
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=clock.BANGKOK)
+    when = clock.as_bangkok(when)  # one clock: stored in Thailand time whatever offset it was sent with
     if when > clock.now() + timedelta(hours=1) or when.year < CONSENT_SINCE:
         raise Unprocessable(f"consent.at {value!r} is not a plausible time: give when consent was actually given "
                             f"(not in the future, not before {CONSENT_SINCE}).", field="consent.at")
     return when.isoformat(timespec="seconds")
 
 
-def check_consent(consent: dict, personal_fields: list[str]) -> None:
-    """Contact data may go to the members only with the enterprise's recorded consent."""
+def check_consent(consent: dict, personal_fields: list[str], *, on_file: bool = False) -> None:
+    """Contact data may go to the members only with the enterprise's recorded consent: 422 for a request
+    that sends contact data without it, 409 when the contact data is that of an enterprise on file."""
     if personal_fields and not consent["given"]:
-        raise Unprocessable(
+        raise (Conflict if on_file else Unprocessable)(
             "ยังไม่ได้รับความยินยอมจากสถานประกอบการ จึงส่งข้อมูลติดต่อให้สมาชิกไม่ได้ "
             "(พ.ร.บ.คุ้มครองข้อมูลส่วนบุคคล) / "
             f"The referral would share the enterprise's personal data ({', '.join(personal_fields)}) with the "
@@ -191,7 +192,7 @@ def check_transition(leg: dict, to: str) -> None:
 def parse_leg_payload(to: str, body: dict) -> tuple[dict, dict]:
     """(column changes, event data) for a move to ``to``; fields that do not apply are refused."""
     reason, value = body.get("reason"), body.get("value_baht")
-    note = _optional_text(body.get("note"), "note", MAX_NOTE)
+    note = _optional_text(body.get("note"), "note", MAX_NOTE, multiline=True)
     if reason is not None and to != "declined":
         raise Unprocessable("reason applies only to status 'declined'; drop it.", field="reason")
     if value is not None and to != "completed":
@@ -223,58 +224,69 @@ def parse_list_filters(filters: dict, ref: Reference) -> dict:
                             f"{', '.join(lifecycle.REFERRAL_STATUSES)}.", field="status",
                             allowed=lifecycle.REFERRAL_STATUSES)
     province = ref.resolve_province(filters["province"]) if filters.get("province") else None
-    start, end = _as_date(filters.get("from"), "from"), _as_date(filters.get("to"), "to")
-    if start and end and start > end:
-        raise Unprocessable(f"from ({start}) is after to ({end}); swap them.", field="from")
+    start, end = _as_date(filters.get("from"), "from"), _as_date(filters.get("to"), "to")  # to before from: none
     limit = _int_in(filters.get("limit", 50), "limit", 1, MAX_PAGE)
     offset = _int_in(filters.get("offset", 0), "offset", 0, MAX_OFFSET)
     return {"status": status, "province": province, "member": filters.get("member") or None,
             "desk": filters.get("desk"), "date_from": start.isoformat() if start else None,
-            "date_before": (end + timedelta(days=1)).isoformat() if end else None, "limit": limit, "offset": offset}
+            "date_before": _day_after(end), "limit": limit, "offset": offset}
 
 
 
 # -- small checks --------------------------------------------------------------------------------------
 
 def _positive_int(value, field: str) -> int:
-    if isinstance(value, str) and value.isdigit():
-        value = int(value)
+    value = _as_int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < 2 ** 63:
-        raise Unprocessable(f"{field} must be a positive whole number; got {value!r}.", field=field)
+        raise Unprocessable(f"{field} must be a positive whole number; got {_shown(value)}.", field=field)
     return value
 
 
 def _int_in(value, field: str, low: int, high: int | None) -> int:
-    if isinstance(value, str) and value.isdigit():
-        value = int(value)
+    value = _as_int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
         bound = f"from {low} to {high}" if high is not None else f"of at least {low}"
-        raise Unprocessable(f"{field} must be a whole number {bound}; got {value!r}.", field=field)
+        raise Unprocessable(f"{field} must be a whole number {bound}; got {_shown(value)}.", field=field)
     return value
 
 
-def _optional_text(value, field: str, limit: int) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or len(value) > limit or not _is_utf8(value):
-        raise Unprocessable(f"{field} must be text (valid UTF-8) of at most {limit} characters.", field=field)
-    return value.strip() or None
+DIGITS = re.compile(r"[0-9]{1,19}")
 
 
-def _is_utf8(value: str) -> bool:
-    """False for strings holding lone surrogates (possible from JSON escapes; SQLite cannot store them)."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+def _as_int(value):
+    """Text of ASCII digits as an int (at most 19 digits); anything else unchanged, for the caller to refuse."""
+    if isinstance(value, str) and DIGITS.fullmatch(value):
+        return int(value)
+    return value
 
 
-def _checked(value, field: str, pattern: re.Pattern, example: str) -> str | None:
-    text = _optional_text(value, field, 200)
+def _shown(value) -> str:
+    """A value for an error message, cut short (a huge number or text is not echoed whole)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10 ** 30:
+        return "a number of more than 30 digits"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _optional_text(value, field: str, limit: int, *, multiline: bool = False) -> str | None:
+    """Text as it is stored: no control characters (line breaks only in long text), Thai normalised, trimmed;
+    None when empty (``matcher.hygiene.clean_text``)."""
+    return hygiene.clean_text(value, field, limit, multiline=multiline)
+
+
+def _checked(value, field: str, pattern: re.Pattern, example: str, limit: int = 200) -> str | None:
+    text = _optional_text(value, field, limit)
     if text is not None and not pattern.match(text):
         raise Unprocessable(f"{field} {text!r} does not look like {example}.", field=field)
     return text
+
+
+def _day_after(day: date | None) -> str | None:
+    """The ISO date after ``day`` (the exclusive upper bound of an inclusive filter); None for no bound,
+    including the last representable day, which nothing can be created after."""
+    if day is None or day >= date.max:
+        return None
+    return (day + timedelta(days=1)).isoformat()
 
 
 def _as_date(value, field: str) -> date | None:

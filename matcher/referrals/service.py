@@ -50,7 +50,7 @@ def create_referral(db, snapshot, body, principal, idempotency_key=None) -> dict
     if scoped_key and (earlier := store.find_idempotent(db, scoped_key)):
         return _replay(db, earlier, fingerprint)
     personal = _enterprise_personal(db, principal, request)
-    check_consent(request["consent"], personal)
+    check_consent(request["consent"], personal, on_file=request["enterprise"] is None)
     actor, at = access.actor_of(principal), now_text()
     needs = planning.need_plan(request["needs"], planning.rules_of(snapshot.ref), request["sector"])
     referral_id, created = store.create_referral(
@@ -136,7 +136,8 @@ def get_referral(db, referral_id, principal, *, action: str | None = None) -> di
     fields = access.personal_fields_in(out)
     if fields:
         store.log_personal_read(db, at=now_text(), actor=access.actor_of(principal), role=principal["role"],
-                                key_id=principal.get("key_id"), referral_id=view["id"],
+                                key_id=principal.get("key_id"), user_id=principal.get("user_id"),
+                                referral_id=view["id"],
                                 enterprise_id=view["enterprise"].get("id"), fields=fields,
                                 action=action or f"get_referral {view['id']}")
     return out

@@ -8,6 +8,8 @@ in-memory snapshots (the graph, the candidate arrays) know when to rebuild with 
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
 from pathlib import Path
 
@@ -17,12 +19,21 @@ from matcher.errors import Unavailable
 
 from .schema import MIGRATIONS, SCHEMA_VERSION
 
-__all__ = ["open_db", "prepare_database", "database_exists", "unavailable", "migrate", "schema_version", "data_version", "data_versions", "bump_data_version", "get_meta",
+log = logging.getLogger(__name__)
+
+__all__ = ["open_db", "is_read_only", "prepare_database", "database_exists", "unavailable", "migrate", "schema_version", "data_version", "data_versions", "bump_data_version", "get_meta",
            "set_meta", "transaction", "SCHEMA_VERSION"]
 
 
 def open_db(path, *, migrate_schema: bool = True) -> sqlite_utils.Database:
-    """Open (creating if needed) the SQLite file at ``path``, WAL mode, foreign keys on, migrated."""
+    """Open (creating if needed) the SQLite file at ``path``, WAL mode, foreign keys on, migrated.
+
+    A database that cannot be written (a read-only mount or file) is opened read-only instead, so that reads
+    are still served; every write then fails with SQLite's read-only error, which ``unavailable`` turns into
+    a 503. Its schema cannot be migrated: it is served as it is.
+    """
+    if is_read_only(path):
+        return sqlite_utils.Database(_read_only_connection(path))
     conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA busy_timeout = 30000")
     conn.execute("PRAGMA foreign_keys = ON")
@@ -33,6 +44,31 @@ def open_db(path, *, migrate_schema: bool = True) -> sqlite_utils.Database:
     if migrate_schema:
         migrate(db)
     return db
+
+
+def is_read_only(path) -> bool:
+    """True when the database file exists but it, or its folder (where SQLite keeps the WAL files), cannot
+    be written: a read-only mount, or permissions."""
+    if str(path) == ":memory:" or not Path(path).exists():
+        return False
+    return not (os.access(path, os.W_OK) and os.access(Path(path).resolve().parent, os.W_OK))
+
+
+def _read_only_connection(path) -> sqlite3.Connection:
+    """A read-only connection: through the WAL files when they are there, else as an immutable file (a
+    read-only mount: nothing can change it while it is mounted so)."""
+    uri = Path(path).resolve().as_uri()
+    for options in ("mode=ro", "mode=ro&immutable=1"):
+        conn = sqlite3.connect(f"{uri}?{options}", uri=True, timeout=30, isolation_level=None,
+                               check_same_thread=False)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            conn.close()
+            continue
+        conn.execute("PRAGMA foreign_keys = ON")
+        return conn
+    raise sqlite3.OperationalError(f"unable to open database file {path} (read-only)")
 
 
 def schema_version(db: sqlite_utils.Database) -> int:
@@ -124,10 +160,18 @@ def is_seeded(path) -> bool:
 
 def prepare_database(path) -> bool:
     """Bring an existing database's schema up to date (the app does this once at start); never create one.
-    Returns False when there is no file at ``path`` yet (``flask --app api init-db`` creates it)."""
+    Returns False when there is no file at ``path`` yet (``flask --app api init-db`` creates it). A read-only
+    database is left as it is (reads are served; writes answer 503)."""
     if str(path) == ":memory:" or not Path(path).exists():
         return False
-    open_db(path).close()
+    db = open_db(path, migrate_schema=not is_read_only(path))
+    try:
+        if schema_version(db) < SCHEMA_VERSION:
+            log.warning("the database at %s is read-only and at schema version %s (current %s): it is served "
+                        "as it is; make it writable and restart to migrate it", path, schema_version(db),
+                        SCHEMA_VERSION)
+    finally:
+        db.close()
     return True
 
 

@@ -309,12 +309,13 @@ def summary(db, **filters) -> dict:
 # -- personal-data read log ----------------------------------------------------------------------------
 
 def log_personal_read(db, *, at: str, actor: str, role: str, key_id, referral_id, enterprise_id, fields,
-                      action: str) -> None:
-    """Append one row to the personal-data read log (never edited or deleted)."""
+                      action: str, user_id=None) -> None:
+    """Append one row to the personal-data read log (never edited or deleted): who read (the API key, or the
+    desk account), when, which referral and which fields."""
     with transaction(db):
-        db.execute("INSERT INTO personal_data_reads (at, actor, role, key_id, referral_id, enterprise_id, fields, "
-                   "action) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                   [at, actor, role, key_id, referral_id, enterprise_id, _dumps(list(fields)), action])
+        db.execute("INSERT INTO personal_data_reads (at, actor, role, key_id, user_id, referral_id, enterprise_id, "
+                   "fields, action) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   [at, actor, role, key_id, user_id, referral_id, enterprise_id, _dumps(list(fields)), action])
 
 
 def personal_reads(db, *, referral_id: int | None = None, limit: int = 50, offset: int = 0):

@@ -190,6 +190,20 @@ MIGRATIONS += [
         """CREATE TABLE demo_truth_members (
             member_id TEXT PRIMARY KEY REFERENCES members(id), quality REAL NOT NULL)""",
     ],
+    # 8 -> 9: hardening: the session key every worker shares, desk sessions that end on sign-out, rate-limit
+    # counters shared by the workers, and the desk user named in the personal-data read log.
+    [
+        """CREATE TABLE app_secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL, created_at TEXT NOT NULL)""",
+        """CREATE TABLE desk_sessions (
+            token_hash TEXT PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            created_at TEXT NOT NULL, seen_at TEXT NOT NULL, expires_at TEXT NOT NULL)""",
+        """CREATE INDEX idx_desk_sessions_user ON desk_sessions(user_id)""",
+        """CREATE INDEX idx_desk_sessions_expires ON desk_sessions(expires_at)""",
+        """CREATE TABLE rate_counts (
+            slot INTEGER NOT NULL, bucket TEXT NOT NULL, subject TEXT NOT NULL, hits INTEGER NOT NULL,
+            PRIMARY KEY (slot, bucket, subject)) WITHOUT ROWID""",
+        """ALTER TABLE personal_data_reads ADD COLUMN user_id INTEGER REFERENCES users(id)""",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -66,6 +66,12 @@ def credentials(db, username: str) -> dict | None:
     return {"user": _public(rows[0]), "password_hash": rows[0]["password_hash"]}
 
 
+def user_id_of(db, username: str) -> int | None:
+    """The id of the account with this username (active or not), or None."""
+    row = db.execute("SELECT id FROM users WHERE username = ?", [username]).fetchone()
+    return row[0] if row else None
+
+
 def record_sign_in(db, user_id: int) -> None:
     with transaction(db):
         db.execute("UPDATE users SET last_sign_in_at = ? WHERE id = ?", [_now(), user_id])

@@ -24,7 +24,7 @@ from . import common, csrf, i18n  # noqa: E402
 
 @bp.before_request
 def _before():
-    if request.method == "POST" and request.endpoint != "desk.signin_post" and not session.get("uid"):
+    if request.method == "POST" and request.endpoint != "desk.signin_post" and common.current_user() is None:
         # The session ended (or never began): nothing will be done, so ask for a sign-in, not a token.
         flash(i18n.t("signin_required"), "error")
         return redirect(url_for("desk.signin"))

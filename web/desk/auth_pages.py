@@ -6,6 +6,7 @@ from flask import current_app, flash, redirect, request, session, url_for
 
 from matcher import accounts
 from matcher.errors import RismepError
+from web import sessions
 from web.context import get_db
 
 from . import bp, csrf, i18n
@@ -39,19 +40,17 @@ def signin_post():
     user = accounts.authenticate(get_db(), username, password)
     if user is None:
         return _signin_failed(username, target, i18n.t("signin_failed"), 401)
-    lang = session.get("lang")
-    session.clear()  # a fresh session on sign-in (no fixation)
-    session.permanent = True
-    session["uid"] = user["id"]
-    if lang:
-        session["lang"] = lang
+    sessions.begin(user["id"])  # a fresh session in the store (no fixation)
     csrf.rotate()
     return redirect(target or home_url(user))
 
 
 def _count_attempt(username: str) -> None:
+    """Attempts per address, then per username and address: both counted, before any password hash."""
     if "rate_limits" in current_app.extensions:
         from web.security import rate_limit
+        rate_limit("sign_in_address", "any-user", "sign-in attempts from this address / "
+                   "มีการพยายามเข้าสู่ระบบจากที่อยู่นี้บ่อยเกินไป")
         rate_limit("sign_in", username.lower(), "sign-in attempts / พยายามเข้าสู่ระบบบ่อยเกินไป")
 
 
@@ -61,10 +60,7 @@ def _signin_failed(username: str, target, message: str, status: int = 422):
 
 @bp.post("/desk/signout")
 def signout():
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
+    sessions.end()  # the session ends in the store: a copied cookie no longer works
     flash(i18n.t("signed_out"), "info")
     return redirect(url_for("desk.signin"))
 

@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 
 from flask import flash, redirect, request, url_for
 
-from matcher import clock
+from matcher import clock, hygiene
+from matcher.vocabulary import CONSENT_SCOPES
 from matcher.clock import now_text
 from matcher.errors import RismepError, Unavailable
 from matcher.store import directory
@@ -21,18 +22,19 @@ from matcher.vocabulary import MAX_NEEDS
 from web.context import get_db, get_reference, get_snapshot
 
 from . import bp, i18n, services
-from .common import current_principal, current_user, page, requires
+from .common import current_principal, current_user, page, requires, whole_number
 from .views import bundle_views, chosen_members, members_map, order_note
 
 TEXT_MAX = 2000
 NAME_MAX = 200
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-CASE_FIELDS = ("enterprise_id", "enterprise_name", "contact_name", "contact_phone", "contact_email", "province",
-               "sector", "cluster", "text", "province_from")
+CASE_FIELDS = ("enterprise_id", "enterprise_name", "contact_name", "contact_phone", "contact_email", "tax_id",
+               "province", "sector", "cluster", "text", "province_from")
 # Where the case's province came from: the picked enterprise, the description, or (when neither gives one)
 # the desk account's own province, which is then only an assumption: distances are not offered as reasons.
 PROVINCE_SOURCES = ("enterprise", "text", "account")
-CONSENT_SCOPE = "share_contact_with_bundle_members"
+CONSENT_SCOPE = "share_contact_with_bundle_members"  # the default choice; the desk may record either scope
+TYPED_FIELDS = ("enterprise_name", "contact_name", "contact_phone", "contact_email", "text")
 
 
 # -- reading and checking the draft --------------------------------------------------------------------
@@ -40,16 +42,25 @@ CONSENT_SCOPE = "share_contact_with_bundle_members"
 def read_case(form) -> tuple[dict, dict]:
     """The draft from a form and the errors by field (messages in the page's language)."""
     case = {k: (form.get(k) or "").strip() for k in CASE_FIELDS}
-    case["text"] = (form.get("text") or "").strip()
     errors = {}
-    if not case["text"] or len(case["text"]) > TEXT_MAX:
+    for name in TYPED_FIELDS:  # control characters refused, Thai normalised (matcher.hygiene); lengths below
+        try:
+            case[name] = hygiene.clean_text(form.get(name) or "", name, 10 ** 6, multiline=name == "text") or ""
+        except RismepError:
+            errors[name] = i18n.t("err_control")
+    if case["tax_id"]:
+        try:
+            case["tax_id"] = hygiene.thai_id(case["tax_id"], "tax_id")
+        except RismepError:
+            errors["tax_id"] = i18n.t("err_tax_id")
+    if "text" not in errors and (not case["text"] or len(case["text"]) > TEXT_MAX):
         errors["text"] = i18n.t("err_text", max=TEXT_MAX)
     if case["enterprise_id"]:
-        if not case["enterprise_id"].isdigit():
+        if not whole_number(case["enterprise_id"]):
             errors["enterprise_id"] = i18n.t("err_enterprise", value=case["enterprise_id"])
-    elif not case["enterprise_name"] or len(case["enterprise_name"]) > NAME_MAX:
+    elif "enterprise_name" not in errors and (not case["enterprise_name"] or len(case["enterprise_name"]) > NAME_MAX):
         errors["enterprise_name"] = i18n.t("err_name")
-    if case["contact_email"] and not EMAIL.match(case["contact_email"]):
+    if case["contact_email"] and "contact_email" not in errors and not EMAIL.match(case["contact_email"]):
         errors["contact_email"] = i18n.t("err_email", value=case["contact_email"])
     if case["province"]:
         try:
@@ -122,8 +133,8 @@ def new_case():
     province is left to the officer or the description; the desk's own is only a last resort (step 2)."""
     case = {k: "" for k in CASE_FIELDS}
     picked = None
-    if request.args.get("enterprise_id", "").isdigit():
-        picked = _own_enterprise(int(request.args["enterprise_id"]))
+    if whole_number(request.args.get("enterprise_id")):
+        picked = _own_enterprise(whole_number(request.args["enterprise_id"]))
         if picked:
             case.update(enterprise_id=str(picked["id"]), enterprise_name=picked["name"],
                         province=picked.get("province") or "", sector=picked.get("sector") or "",
@@ -157,7 +168,7 @@ def _own_enterprise(enterprise_id: int) -> dict | None:
 
 
 def _render_new(case, errors, status=422):
-    picked = _own_enterprise(int(case["enterprise_id"])) if str(case.get("enterprise_id")).isdigit() else None
+    picked = _own_enterprise(whole_number(case["enterprise_id"])) if whole_number(case.get("enterprise_id")) else None
     return page("desk/case_new.html", status, case=case, errors=errors, picked=picked, query="", found=None,
                 **form_choices())
 
@@ -241,9 +252,10 @@ def case_consent():
 
 
 def _render_consent(case, assignment, *, key, rank, error=None, status=200, consent_by=None, given=False,
-                    shown_at=None):
+                    shown_at=None, scope=CONSENT_SCOPE):
     return page("desk/case_consent.html", status, case=case, assignment=assignment, key=key, rank=rank,
-                shown_at=shown_at or now_text(),
+                shown_at=shown_at or now_text(), scope=scope,
+                scopes=[(code, i18n.t(f"scope_{code}")) for code in CONSENT_SCOPES],
                 members=chosen_members(assignment, get_snapshot()), error=error, given=given,
                 consent_by=case["contact_name"] if consent_by is None else consent_by)
 
@@ -261,14 +273,22 @@ def case_send():
     consent_by = form.get("consent_by", "").strip()
     given = form.get("consent") == "yes"
     shown_at = notice_time(form.get("shown_at"))
-    again = dict(key=key, rank=form.get("rank", ""), consent_by=consent_by, given=given, shown_at=shown_at)
+    scope = form.get("consent_scope") or CONSENT_SCOPE
+    again = dict(key=key, rank=form.get("rank", ""), consent_by=consent_by, given=given, shown_at=shown_at,
+                 scope=scope if scope in CONSENT_SCOPES else CONSENT_SCOPE)
     if form.get("set_lang"):
         return _render_consent(case, assignment, **again)
     if not given:
         return _render_consent(case, assignment, error=i18n.t("consent_refused"), status=422, **again)
+    if scope not in CONSENT_SCOPES:
+        return _render_consent(case, assignment, error=i18n.t("err_scope"), status=422, **again)
+    try:
+        consent_by = hygiene.clean_text(consent_by, "consent_by", NAME_MAX)
+    except RismepError:
+        return _render_consent(case, assignment, error=i18n.t("err_control"), status=422, **again)
     if not consent_by:
         return _render_consent(case, assignment, error=i18n.t("err_consent_by"), status=422, **again)
-    body = referral_body(case, assignment, consent_by, shown_at)
+    body = referral_body(case, assignment, consent_by, shown_at, scope)
     try:
         referral = services.create_referral(body, current_principal(), idempotency_key=f"desk-page-{key}")
     except RismepError as error:
@@ -292,16 +312,16 @@ def notice_time(value) -> str:
     return shown.astimezone(clock.BANGKOK).isoformat(timespec="seconds")
 
 
-def referral_body(case: dict, assignment: dict, consent_by: str, consent_at: str) -> dict:
+def referral_body(case: dict, assignment: dict, consent_by: str, consent_at: str, scope: str = CONSENT_SCOPE) -> dict:
     """The create_referral body from the draft (a new enterprise, or an existing one by id)."""
     body = {"needs": case["needs"], "text": case["text"], "assignment": assignment,
-            "consent": {"given": True, "by": consent_by, "scope": CONSENT_SCOPE, "at": consent_at}}
+            "consent": {"given": True, "by": consent_by, "scope": scope, "at": consent_at}}
     if case["enterprise_id"]:
-        body["enterprise_id"] = int(case["enterprise_id"])
+        body["enterprise_id"] = whole_number(case["enterprise_id"])
     else:
         contact = {k: case[f"contact_{k}"] for k in ("name", "phone", "email") if case[f"contact_{k}"]}
         body["enterprise"] = {"name": case["enterprise_name"], "province": case["province"],
-                              "sector": sector_of(case), "contact": contact}
+                              "sector": sector_of(case), "contact": contact, "tax_id": case.get("tax_id") or None}
         if case["cluster"]:
             body["enterprise"]["cluster_id"] = case["cluster"]
     return body

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from urllib.parse import urlsplit
 
-from flask import g, redirect, render_template, request, session, url_for
+from flask import g, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from matcher.accounts import principal as principal_of
 from matcher.errors import Forbidden, RismepError
+from matcher import store
 from matcher.store import directory
 from matcher.store import users as user_store
+from web import sessions
 from web.context import get_db, get_reference
 
 from . import csrf, i18n
@@ -34,9 +37,10 @@ NAV_ITEMS = {"new_case": ("desk.new_case", "nav_new_case"), "referrals": ("desk.
 
 
 def current_user() -> dict | None:
-    """The signed-in account (read from the store on each request, so a disabled account is out at once)."""
+    """The signed-in account: its session is checked in the store on each request (signed out, ended by an
+    administrator, idle or past its end: nobody), and so is the account (a disabled one is out at once)."""
     if "desk_user" not in g:
-        uid = session.get("uid")
+        uid = sessions.signed_in_user_id()
         g.desk_user = user_store.get_user(get_db(), uid) if uid else None
     return g.desk_user
 
@@ -61,13 +65,27 @@ def requires(*roles):
 
 
 def safe_next(target: str | None) -> str | None:
-    """``target`` when it is a path on this site (never another host), else None."""
-    if not target:
+    """``target`` when it is a path on this site (never another host), else None. Control characters (a
+    header could not carry them) and backslashes (browsers read ``/\\host`` as ``//host``) are refused."""
+    if not target or len(target) > 2000 or not target.startswith("/") or target.startswith("//"):
+        return None
+    if UNSAFE_IN_PATH.search(target):
         return None
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    if parts.scheme or parts.netloc:
         return None
     return target
+
+
+UNSAFE_IN_PATH = re.compile(r"[\x00-\x1f\x7f\\]")
+DIGITS = re.compile(r"[0-9]{1,18}")
+
+
+def whole_number(text) -> int | None:
+    """A non-negative whole number typed as ASCII digits (at most 18 of them), else None. ``str.isdigit``
+    also accepts digits such as "²" that ``int`` refuses, and ``int`` refuses more than 4,300 digits."""
+    text = (text or "").strip() if isinstance(text, str) else ""
+    return int(text) if DIGITS.fullmatch(text) else None
 
 
 def home_url(user: dict | None) -> str:
@@ -153,16 +171,17 @@ def page(template: str, http_status: int = 200, /, **context):
 ERROR_TEXTS = (400, 403, 404, 405, 413, 500, 503)  # statuses with their own title and explanation
 
 
-def error_page(status: int, message: str | None = None, details: list | None = None):
+def error_page(status: int, message: str | None = None, details: list | None = None, headers: dict | None = None):
     """The desk's HTML error page in the page's language: a title, a plain explanation (``message`` when the
     error itself explains what to fix, else the status's own text), what to do next, no stack trace."""
     try:
-        return page("desk/error.html", status, status=status, headline=_headline(status),
-                    message=message or _text(status), details=details or [], next_steps=next_steps(status))
+        body, status = page("desk/error.html", status, status=status, headline=_headline(status),
+                            message=message or _text(status), details=details or [], next_steps=next_steps(status))
+        return body, status, headers or {}
     except Exception:  # the layout itself failed: fall back to the plain page, still no trace
         log.exception("desk error page failed")
         from web.errors import plain_error_page
-        return plain_error_page(status), status
+        return plain_error_page(status), status, headers or {}
 
 
 def styled_error_page(status: int, message: str = "") -> str:
@@ -253,7 +272,8 @@ def register_error_pages(bp) -> None:
         message = engine_error_message(error)
         details = ([d for d in error.details() if d.get("message") not in (error.message, message)]
                    if message and error.status not in (403, 404, 429) else [])
-        return error_page(error.status, message, details)
+        headers = {"Retry-After": "30"} if error.status == 503 else None
+        return error_page(error.status, message, details, headers=headers)
 
     @bp.errorhandler(HTTPException)
     def http_error(error: HTTPException):
@@ -263,6 +283,10 @@ def register_error_pages(bp) -> None:
     def unexpected(error: Exception):
         if isinstance(error, RismepError):
             return engine_error(error)
+        busy = store.unavailable(error)
+        if busy is not None:  # the same 503 as the API: the store cannot take writes right now
+            log.error("store unavailable on %s %s: %s", request.method, request.path, error)
+            return error_page(503, i18n.message(busy), headers={"Retry-After": "30"})
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_page(500)
 
@@ -277,4 +301,4 @@ def configure_app(state) -> None:
         app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     if app.config.get("PERMANENT_SESSION_LIFETIME") == timedelta(days=31):
-        app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=12)
+        app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=int(app.config["SESSION_HOURS"]))

@@ -80,6 +80,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "contact_name": ("ชื่อผู้ติดต่อ", "Contact name"),
     "contact_phone": ("โทรศัพท์", "Phone"),
     "contact_email": ("อีเมล", "Email"),
+    "tax_id": ("เลขประจำตัวผู้เสียภาษีหรือเลขประจำตัวประชาชน (13 หลัก)", "Tax or national id (13 digits)"),
     "personal_data_note": ("ข้อมูลผู้ติดต่อเป็นข้อมูลส่วนบุคคลตาม พ.ร.บ.คุ้มครองข้อมูลส่วนบุคคล จะส่งให้สมาชิกเมื่อได้รับความยินยอมเท่านั้น",
                            "Contact details are personal data under the PDPA; they are shared with members only "
                            "with consent."),
@@ -100,6 +101,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "err_email": ("อีเมลไม่ถูกต้อง: '{value}'", "Not an email address: '{value}'."),
     "err_choice": ("ค่า '{value}' ไม่อยู่ในรายการที่เลือกได้", "'{value}' is not one of the choices."),
     "err_enterprise": ("ไม่พบสถานประกอบการเลขที่ '{value}'", "No enterprise no. '{value}'."),
+    "err_tax_id": ("เลขประจำตัวไม่ถูกต้อง ต้องเป็นตัวเลข 13 หลักที่หลักสุดท้ายตรงกับเลขตรวจสอบ กรุณาตรวจกับบัตรหรือหนังสือรับรอง",
+                   "Not a valid id: it needs 13 digits whose last digit matches the check digit; check it "
+                   "against the card or the certificate."),
+    "err_control": ("ช่องนี้มีอักขระควบคุมที่ใช้ไม่ได้ กรุณาพิมพ์ใหม่", "This field holds a control character; type it "
+                    "again."),
     # needs
     "needs_title": ("ยืนยันความต้องการ", "Confirm the needs"),
     "needs_help": ("ระบบเสนอความต้องการจากคำบรรยาย กดที่ป้ายเพื่อตัดออก หรือเพิ่มรายการอื่นด้านล่าง",
@@ -171,6 +177,13 @@ STRINGS: dict[str, tuple[str, str]] = {
                       "The enterprise has read or heard the notice above and consents to sharing the data with "
                       "the members of this bundle."),
     "consent_by": ("ชื่อผู้ให้ความยินยอม", "Name of the person giving consent"),
+    "consent_scope": ("ขอบเขตความยินยอม", "Scope of the consent"),
+    "scope_share_contact_with_bundle_members": ("ส่งข้อมูลผู้ติดต่อ (ชื่อ โทรศัพท์ อีเมล) ให้สมาชิกในชุดบริการ",
+                                                "Share the contact (name, phone, email) with the bundle's members"),
+    "scope_share_contact_and_tax_id_with_bundle_members": (
+        "ส่งข้อมูลผู้ติดต่อและเลขประจำตัว 13 หลักให้สมาชิกในชุดบริการ",
+        "Share the contact and the 13-digit id with the bundle's members"),
+    "err_scope": ("กรุณาเลือกขอบเขตความยินยอมจากรายการ", "Choose the scope of the consent from the list."),
     "send": ("ยืนยันและส่งต่อบริการ", "Confirm and send the referral"),
     "consent_refused": ("ยังไม่ได้รับความยินยอมจากผู้ประกอบการ จึงยังไม่ส่งต่อ และไม่มีการบันทึกข้อมูลใดๆ "
                         "หากผู้ประกอบการยินยอม ให้ทำเครื่องหมายในช่องยินยอมแล้วกดส่งอีกครั้ง",

@@ -8,10 +8,11 @@ from flask import flash, redirect, request, url_for
 from matcher.errors import RismepError
 from matcher.lifecycle import CLOSE_REASONS, DECLINE_REASONS, REFERRAL_STATUSES, REMATCHABLE, TRANSITIONS
 from matcher.referrals.followup import format_tracking_code
+from matcher.vocabulary import MAX_OFFSET
 from web.context import get_snapshot
 
 from . import bp, i18n, services
-from .common import current_principal, page, requires
+from .common import current_principal, page, requires, whole_number
 from .followup_views import can_record_satisfaction, need_rows, plan_rows, unmet_text, waits_text
 from .views import bundle_views, order_note
 
@@ -36,8 +37,8 @@ def inbox():
 
 def _list_page(template: str):
     status = request.args.get("status") or None
-    offset = request.args.get("offset", "0")
-    filters = {"status": status, "limit": PAGE, "offset": int(offset) if offset.isdigit() else 0}
+    offset = whole_number(request.args.get("offset"))
+    filters = {"status": status, "limit": PAGE, "offset": min(offset or 0, MAX_OFFSET)}
     result = services.list_referrals(current_principal(), filters)
     return page(template, result=result, status=status or "", statuses=REFERRAL_STATUSES,
                 member_name=member_name)
