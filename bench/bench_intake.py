@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from matcher.intake.text import _offline_pythainlp  # noqa: E402
 from matcher.intake.model import load_model  # noqa: E402
 from matcher.intake.training import read_corpus, train_model  # noqa: E402
-from matcher.intake.estimator import near_duplicate_groups  # noqa: E402
+from matcher.intake.evaluation import near_duplicate_groups  # noqa: E402
 
 
 def _ms(seconds: float) -> str:

@@ -30,7 +30,8 @@ from matcher.intake.provinces import ProvinceFinder
 from matcher.intake.analysis import analyse
 from matcher.intake.text import language_of
 from matcher.intake.model import load_model
-from matcher.intake.estimator import IntakeClassifier, best_threshold, multilabel_report
+from matcher.intake.estimator import IntakeClassifier, best_threshold
+from matcher.intake.evaluation import multilabel_report
 
 CORPUS_DIR = DATA_DIR / "intake"
 
@@ -377,7 +378,7 @@ def test_fit_rejects_bad_input(X, Y):
         IntakeClassifier().fit(X, Y)
 
 
-@pytest.mark.parametrize("params", [{}, {"word_weight": 0.8, "char_weight": 1.5, "augment": 0.5}])
+@pytest.mark.parametrize("params", [{}, {"word_weight": 0.8, "char_weight": 1.5, "word_min_df": 2}])
 def test_compact_scorer_equals_the_estimator(small_corpus, params):
     X, Y, codes = small_xy(small_corpus)
     est = IntakeClassifier(categories=codes, threshold_folds=0, **params).fit(X, Y)
@@ -452,7 +453,7 @@ def test_held_out_test_split(model):
 
 
 def test_nearest_overlap_finds_near_copies():
-    from matcher.intake.estimator import nearest_overlap
+    from matcher.intake.evaluation import nearest_overlap
     out = nearest_overlap(["ขนมขึ้นราภายในสามวัน", "we need a loan"], ["ขนมขึ้นราภายในสามวันค่ะ", "โลโก้ใหม่"])
     assert out["above_0_5"] == 1 and out["p95"] > 0.5
 
@@ -463,23 +464,8 @@ def test_cross_validation_on_the_training_splits(model):
     assert cv["folds"] == 2 and cv["macro_f1"] >= 0.6
 
 
-def test_joined_pairs_unite_labels_and_keep_the_originals(small_corpus):
-    from matcher.intake.estimator import joined_pairs
-    X, Y, codes = small_xy(small_corpus)
-    est = IntakeClassifier(categories=codes, threshold_folds=0).fit(X[:10], Y[:10])
-    analyses = [est._analyse(x) for x in X[:10]]
-    out, Y2 = joined_pairs(analyses, Y[:10], 0.5, seed=0)
-    assert len(out) == 15 and Y2.shape == (15, Y.shape[1]) and (Y2[:10] == Y[:10]).all()
-    for a, y in zip(out[10:], Y2[10:]):
-        parts = [k for k, b in enumerate(analyses)
-                 if b.word_terms and b.word_terms == a.word_terms[:len(b.word_terms)]]
-        assert parts, "a joined text starts with one of the training texts"
-        assert y.sum() >= Y[parts[0]].sum() and (y >= Y[parts[0]]).all()
-    assert joined_pairs(analyses, Y[:10], 0.0, seed=0)[0] is analyses
-
-
 def test_near_duplicate_groups_join_paraphrases_transitively():
-    from matcher.intake.estimator import near_duplicate_groups
+    from matcher.intake.evaluation import near_duplicate_groups
     mould = "ขนมขึ้นราภายในสามวัน ส่งขายไม่ได้"
     texts = [mould, mould.replace(" ", "  ") + "ค่ะ", mould + "ค่ะ ช่วยด้วย", "We need a loan for a new oven.",
              "อยากได้โลโก้ใหม่"]

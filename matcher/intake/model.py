@@ -50,13 +50,6 @@ MAX_EVIDENCE = 4
 
 
 
-def rescaled(p: float, threshold: float) -> float:
-    """A probability mapped so that the category's threshold reads 0.5: needs (at or above their
-    threshold) have confidence >= 0.5 and candidates below it < 0.5, on one scale for all categories."""
-    t = min(max(threshold, 1e-6), 1 - 1e-6)
-    return 0.5 * p / t if p < t else 0.5 + 0.5 * (p - t) / (1 - t)
-
-
 # Words too common to show as evidence on their own.
 _FUNCTION_WORDS = frozenset(
     "ได้ ไม่ มี แล้ว ที่ และ แต่ ก็ จะ ให้ ไป มา ว่า เป็น ของ คือ กับ ใน การ ความ อยาก ต้อง ทำ เรา ค่ะ ครับ คะ นะ "
@@ -112,11 +105,18 @@ class IntakeModel:
 
     def predict(self, texts) -> np.ndarray:
         """(len(texts), categories) 0/1 matrix of predicted needs, for evaluation."""
+        return self.predict_with_confidence(texts)[0]
+
+    def predict_with_confidence(self, texts) -> tuple[np.ndarray, np.ndarray]:
+        """(len(texts), categories) 0/1 predicted needs and the calibrated confidence of every category."""
         out = np.zeros((len(texts), len(self.scorer.categories)), dtype=int)
+        conf = np.zeros(out.shape)
         for i, text in enumerate(texts):
-            p = self.scorer.probabilities(self.scorer.analyse(text))
-            out[i] = p >= self.scorer.thresholds
-        return out
+            a = self.scorer.analyse(text)
+            p = self.scorer.probabilities(a)
+            out[i] = self.scorer.decisions(a, p)
+            conf[i] = self.scorer.confidences(a, p)
+        return out, conf
 
     def classify(self, text) -> dict:
         """The needs a text speaks of, with evidence; see the module docstring for the response shape.
@@ -127,10 +127,11 @@ class IntakeModel:
         text = checked_text(text)
         a = self.scorer.analyse(text)
         p = self.scorer.probabilities(a)
-        conf = np.array([rescaled(float(pi), float(t)) for pi, t in zip(p, self.scorer.thresholds)])
+        chosen = self.scorer.decisions(a, p)
+        conf = self.scorer.confidences(a, p)
         order = sorted(range(len(p)), key=lambda k: (-conf[k], self.scorer.categories[k]))
-        needs = [self._need(a, k, conf[k]) for k in order if conf[k] >= 0.5]
-        candidates = [self._need(a, k, conf[k]) for k in order if CANDIDATE_FLOOR <= conf[k] < 0.5]
+        needs = [self._need(a, k, conf[k]) for k in order if chosen[k]]
+        candidates = [self._need(a, k, conf[k]) for k in order if not chosen[k] and conf[k] >= CANDIDATE_FLOOR]
         return {"needs": needs, "candidates": candidates[:MAX_CANDIDATES], "language": language_of(text),
                 "province": self._province_finder().find(text)}
 

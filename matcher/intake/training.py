@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import re
 import threading
 import time
 from pathlib import Path
@@ -81,6 +82,18 @@ def _corpus_row(path: Path, row: dict, codes: set, seen: set) -> dict:
             "split": row["split"], "file": path.name}
 
 
+_ROUND = re.compile(r"^corpus_([a-z])_")
+
+
+def round_of(row: dict) -> str:
+    """The round of writing a corpus row comes from: the letter of ``corpus_<letter>_<code>.csv``,
+    ``first`` for the first round's files, ``dev`` for their dev rows (a style of their own)."""
+    if row["split"] == "dev":
+        return "dev"
+    m = _ROUND.match(row["file"])
+    return m.group(1) if m else "first"
+
+
 def label_matrix(rows: list[dict], categories: list[str]) -> np.ndarray:
     index = {c: i for i, c in enumerate(categories)}
     Y = np.zeros((len(rows), len(categories)), dtype=int)
@@ -104,7 +117,7 @@ def train_model(ref, *, corpus_dir=None, seed: int = 0, splits=TRAINING_SPLITS) 
     lexicon = read_lexicon(base / "lexicon.csv", categories)
     start = time.perf_counter()
     est = IntakeClassifier(categories=categories, lexicon=lexicon, random_state=seed, **DEFAULT_PARAMS)
-    est.fit([r["text"] for r in rows], label_matrix(rows, categories))
+    est.fit([r["text"] for r in rows], label_matrix(rows, categories), groups=[round_of(r) for r in rows])
     info = {"train_rows": len(rows), "splits": list(splits), "seconds": round(time.perf_counter() - start, 2),
             "seed": seed,
             "params": est.get_params(deep=False) | {"lexicon": f"{len(lexicon)} rows"},
