@@ -70,17 +70,19 @@ def confusions(Y, P, categories, top: int) -> dict:
             "extra": dict(extra.most_common()), "missed": dict(missed.most_common())}
 
 
-def cross_validate(texts, Y, categories, lexicon, *, folds=5, seed=0, params=None, grouped=True) -> dict:
+def cross_validate(texts, Y, categories, lexicon, *, folds=5, seed=0, params=None, grouped=True, groups=None) -> dict:
     """``folds``-fold cross-validation of the whole training procedure (dictionary, vocabularies,
     regressions and thresholds refitted on each fold's training part) on the given texts. ``grouped``
-    keeps near-duplicate texts (see :func:`near_duplicate_groups`) in one fold so that they cannot leak."""
+    keeps near-duplicate texts (see :func:`near_duplicate_groups`) in one fold so that they cannot leak;
+    ``groups`` (the rounds of writing) are passed on to each fold's fit for its thresholds."""
     Y = np.asarray(Y)
     P = np.zeros_like(Y)
     per_fold = []
     for train, test in fold_splits(texts, folds, seed, grouped):
         est = IntakeClassifier(categories=categories, lexicon=lexicon, random_state=seed,
                                **(params or DEFAULT_PARAMS))
-        est.fit([texts[i] for i in train], Y[train])
+        est.fit([texts[i] for i in train], Y[train],
+                groups=None if groups is None else [groups[i] for i in train])
         P[test] = est.predict([texts[i] for i in test])
         present = Y[test].sum(axis=0) > 0
         _, _, f, _ = precision_recall_fscore_support(Y[test], P[test], average=None, zero_division=0)

@@ -125,6 +125,13 @@ MIGRATIONS: list[list[str]] = [
             id INTEGER PRIMARY KEY, name TEXT NOT NULL, version INTEGER NOT NULL, created_at TEXT NOT NULL,
             params TEXT NOT NULL, trained_on TEXT NOT NULL, metrics TEXT, UNIQUE (name, version))""",
     ],
+    # Intake: the desk's corrections of the suggested needs. One row per case, written with the case (so
+    # under the same consent); the text stays in cases.text and goes with the case.
+    [
+        """CREATE TABLE intake_corrections (
+            id INTEGER PRIMARY KEY, case_id INTEGER NOT NULL UNIQUE REFERENCES cases(id) ON DELETE CASCADE,
+            suggested TEXT NOT NULL, chosen TEXT NOT NULL, model TEXT, desk TEXT, created_at TEXT NOT NULL)""",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
