@@ -104,6 +104,15 @@ class LinearScorer:
         weight = dict(zip(idx.tolist(), (self.coef[k, idx] * val).tolist()))
         return np.array([weight.get(self.word_vocabulary.get(t, -1), 0.0) for t in a.word_terms])
 
+    def is_specific(self, term: str, k: int, share: float = 0.5) -> bool:
+        """Whether the word pushes category ``k`` up at least ``share`` of as much as it pushes the
+        category it pushes most (a word that speaks for every need, such as อยากได้, is evidence of none)."""
+        j = self.word_vocabulary.get(term)
+        if j is None:
+            return False
+        column = self.coef[:, j]
+        return column[k] > 0 and column[k] >= share * column.max()
+
 
 def tfidf(terms: list[str], vocabulary: dict, idf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sublinear TF-IDF, L2-normalised, of the terms in the vocabulary (as ``TfidfVectorizer``)."""
