@@ -20,7 +20,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import (check_get_params_invariance, check_no_attributes_set_in_init, check_parameters_default_constructible, check_set_params)
 
-from matcher.intake import model as intake, training
+from matcher.intake import assessment, model as intake, training
 from matcher.intake.text import INTAKE_VERSION
 from matcher.reference import load_reference
 from matcher.errors import DataError, Unprocessable
@@ -444,7 +444,7 @@ def test_training_never_sees_the_test_split(small_corpus, small_model):
 
 
 def test_held_out_test_split(model):
-    report = training.evaluate_model(model, load_reference(DATA_DIR), cv_folds=0)["test"]
+    report = assessment.evaluate_model(model, load_reference(DATA_DIR), cv_folds=0)["test"]
     assert report["rows"] >= 200
     assert report["macro"]["f1"] >= HELD_OUT_MACRO_F1_BAR, report["macro"]
     # written independently: no test text is a near-copy of a training text, apart from a greeting or two
@@ -460,7 +460,7 @@ def test_nearest_overlap_finds_near_copies():
 
 @pytest.mark.slow
 def test_cross_validation_on_the_training_splits(model):
-    cv = training.evaluate_model(model, load_reference(DATA_DIR), cv_folds=2)["cross_validation"]
+    cv = assessment.evaluate_model(model, load_reference(DATA_DIR), cv_folds=2)["cross_validation"]
     assert cv["folds"] == 2 and cv["macro_f1"] >= 0.6
 
 

@@ -106,3 +106,13 @@ def test_named_needs_show_in_classify_with_evidence_from_the_text(model):
 def _codes():
     from matcher.reference import load_reference
     return load_reference(DATA_DIR).category_codes
+
+
+def test_the_app_loads_a_model_that_train_intake_replaced_without_a_restart(app, model, intake_model_path):
+    import os
+    engine = app.extensions["rismep"]
+    first = engine.intake
+    assert engine.intake is first                                  # kept while the file is unchanged
+    info = os.stat(intake_model_path)
+    os.utime(intake_model_path, ns=(info.st_atime_ns, info.st_mtime_ns + 1_000_000_000))
+    assert engine.intake is not first                              # replaced file: loaded again
