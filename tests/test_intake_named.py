@@ -116,3 +116,14 @@ def test_the_app_loads_a_model_that_train_intake_replaced_without_a_restart(app,
     info = os.stat(intake_model_path)
     os.utime(intake_model_path, ns=(info.st_atime_ns, info.st_mtime_ns + 1_000_000_000))
     assert engine.intake is not first                              # replaced file: loaded again
+
+
+@pytest.mark.parametrize("text,nothing", [
+    ("แวะมาขอบคุณค่ะ ตอนนี้ยังไม่มีเรื่องให้ช่วยนะคะ ไว้มีอะไรจะแวะมาใหม่", True),
+    ("Thanks for the fair last month, nothing else for now.", True),
+    ("ได้ อย. แล้ว ไม่ต้องการอะไรเรื่องมาตรฐาน อยากได้เครื่องบรรจุอัตโนมัติ", False),     # a request follows
+    ("Marketing is fine, so no help needed there. We need a loan for a new oven.", False),  # scoped: "there"
+])
+def test_a_visit_that_says_it_needs_nothing_gets_no_need(model, text, nothing):
+    result = model.classify(text)
+    assert (result["needs"] == []) is nothing, result["needs"]

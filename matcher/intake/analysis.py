@@ -12,6 +12,7 @@ from matcher.intake.negation import (
     Scope,
     masked_spans,
     negation_scopes,
+    says_nothing_at_all_is_needed,
     says_nothing_needed,
     with_negation,
 )
@@ -37,6 +38,7 @@ class Analysis:
     named: list[Hit] = field(default_factory=list)
     named_needs: list[str] = field(default_factory=list)
     short: bool = False
+    nothing_at_all: bool = False
 
     def original(self, start: int, end: int) -> str:
         """The substring of the original text behind normalised [start, end)."""
@@ -63,6 +65,7 @@ def analyse(text: str, tokenizer: Tokenizer, lexicon: Lexicon, *, word_ngram_max
     a.named_needs = named_needs(a.named, norm)
     a.short = is_short(norm)
     a.nothing_needed = says_nothing_needed(norm)
+    a.nothing_at_all = says_nothing_at_all_is_needed(norm)
     a.word_terms, a.word_spans = word_terms(norm, tokens, masked, word_ngram_max)
     a.char_grams = char_wb_ngrams(masked_text(norm, masked), *char_ngram_range)
     return a

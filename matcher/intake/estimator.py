@@ -189,13 +189,15 @@ class IntakeClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         """(n, categories) 0/1: probability at or above the category's threshold (the named threshold for
-        needs named outright), and every need a short text names outright."""
+        needs named outright), and every need a short text names outright; nothing for a text that says
+        outright that it needs nothing."""
         check_is_fitted(self, "coef_")
         analyses = [self._analyse(x) for x in _checked_x(X)]
         P = 1.0 / (1.0 + np.exp(-(np.asarray(self._matrix(analyses) @ self.coef_.T) + self.intercept_)))
         named = self._named_matrix(analyses)
         forced = named & np.array([a.short for a in analyses])[:, None]
-        return ((P >= np.where(named, self.named_thresholds_, self.thresholds_)) | forced).astype(int)
+        chosen = (P >= np.where(named, self.named_thresholds_, self.thresholds_)) | forced
+        return (chosen & ~np.array([a.nothing_at_all for a in analyses])[:, None]).astype(int)
 
     def to_scorer(self) -> LinearScorer:
         """The fitted model as plain arrays for :class:`matcher.intake.model.LinearScorer`."""

@@ -84,9 +84,11 @@ class LinearScorer:
 
     def decisions(self, a: Analysis, p: np.ndarray) -> np.ndarray:
         """(categories,) True for the predicted needs: at or above the threshold (the named threshold for
-        the needs the text names outright), and every need a short text names outright."""
+        the needs the text names outright), and every need a short text names outright; none at all when
+        the text says outright that it needs nothing."""
         named = self.named_mask(a)
-        return (p >= np.where(named, self.named_thresholds, self.thresholds)) | (named & a.short)
+        chosen = (p >= np.where(named, self.named_thresholds, self.thresholds)) | (named & a.short)
+        return chosen & (not a.nothing_at_all)
 
     def confidences(self, a: Analysis, p: np.ndarray) -> np.ndarray:
         """(categories,) the calibrated chance that the text needs each category: the isotonic map of the
