@@ -109,27 +109,7 @@ def test_a_failed_send_writes_no_correction_and_no_referral(desk_app, monkeypatc
 
 # -- learning from them ------------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def tiny_corpus(tmp_path_factory):
-    """A corpus of the first-round train rows (a quarter of them) and the test split: trains in seconds."""
-    import csv
-    out = tmp_path_factory.mktemp("corpus")
-    shutil.copy(DATA_DIR / "intake" / "lexicon.csv", out / "lexicon.csv")
-    shutil.copy(DATA_DIR / "intake" / "named_needs.csv", out / "named_needs.csv")
-    for path in sorted((DATA_DIR / "intake").glob("corpus_*.csv")):
-        if re.match(r"corpus_[a-z]_", path.name) and not path.name.startswith("corpus_h_"):
-            continue
-        with open(path, encoding="utf-8", newline="") as handle:
-            rows = list(csv.DictReader(handle))
-        keep = [r for r in rows if r["split"] == "test"] + [r for r in rows if r["split"] == "train"][::4]
-        with open(out / path.name, "w", encoding="utf-8", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=["id", "text", "labels", "lang", "split"])
-            writer.writeheader()
-            writer.writerows(keep)
-    return out
-
-
-def test_train_intake_learns_the_stored_corrections(desk_app, tiny_corpus, tmp_path):
+def test_train_intake_learns_the_stored_corrections(desk_app, tiny_intake_corpus, tmp_path):
     from matcher.intake.model import load_model
     from matcher.reference import load_reference
     app, db = desk_app
@@ -139,31 +119,31 @@ def test_train_intake_learns_the_stored_corrections(desk_app, tiny_corpus, tmp_p
     db.execute("UPDATE cases SET text = ? WHERE id IN (SELECT case_id FROM intake_corrections)", [unusual])
     out = tmp_path / "intake.joblib"
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["train-intake", "--corpus", str(tiny_corpus), "--out", str(out)])
+    result = runner.invoke(args=["train-intake", "--corpus", str(tiny_intake_corpus), "--out", str(out)])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["corrections"] == 12 and report["saved"] is True
     assert "desk corrections" in result.stderr and "fitting" in result.stderr      # progress on stderr
     with_fixes = load_model(out, load_reference(DATA_DIR))
-    result = runner.invoke(args=["train-intake", "--corpus", str(tiny_corpus), "--out", str(tmp_path / "plain.joblib"),
+    result = runner.invoke(args=["train-intake", "--corpus", str(tiny_intake_corpus), "--out", str(tmp_path / "plain.joblib"),
                                  "--no-corrections", "--quiet"])
     plain = load_model(tmp_path / "plain.joblib", load_reference(DATA_DIR))
     assert with_fixes.probabilities(unusual)["technology_automation"] > plain.probabilities(unusual)["technology_automation"]
 
 
-def test_a_model_that_is_worse_on_the_held_out_split_is_not_swapped_in(desk_app, tiny_corpus, tmp_path):
+def test_a_model_that_is_worse_on_the_held_out_split_is_not_swapped_in(desk_app, tiny_intake_corpus, tmp_path):
     app, db = desk_app
     for _ in range(40):                             # the desk "corrects" every text to a wrong need
         assert walk_the_case(signed_in(app, db), chosen=["logistics"]).status_code == 302
     texts = [r[0] for r in db.execute("SELECT id FROM cases WHERE id IN (SELECT case_id FROM intake_corrections)")]
-    for case_id, text in zip(texts, _test_texts(tiny_corpus)):
+    for case_id, text in zip(texts, _test_texts(tiny_intake_corpus)):
         db.execute("UPDATE cases SET text = ? WHERE id = ?", [text, case_id])
     out = tmp_path / "intake.joblib"
     runner = app.test_cli_runner()
-    first = runner.invoke(args=["train-intake", "--corpus", str(tiny_corpus), "--out", str(out), "--no-corrections"])
+    first = runner.invoke(args=["train-intake", "--corpus", str(tiny_intake_corpus), "--out", str(out), "--no-corrections"])
     assert first.exit_code == 0, first.output
     saved_at = json.loads(first.stdout)["trained_at"]
-    second = runner.invoke(args=["train-intake", "--corpus", str(tiny_corpus), "--out", str(out)])
+    second = runner.invoke(args=["train-intake", "--corpus", str(tiny_intake_corpus), "--out", str(out)])
     report = json.loads(second.stdout)
     assert report["saved"] is False and report["check"]["swap"] is False
     assert report["check"]["candidate"]["test_macro_f1"] < report["check"]["current"]["test_macro_f1"]

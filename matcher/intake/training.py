@@ -154,7 +154,7 @@ def load_or_train(model_path, ref, *, corpus_dir=None, progress=None) -> IntakeM
         if model is None:
             if progress:
                 progress(f"training the intake classifier into {path} ...")
-            model = train_model(ref, corpus_dir=corpus_dir)
+            model = train_model(ref, corpus_dir=corpus_dir, progress=progress)
             model.save(path)
         return model
 
