@@ -39,6 +39,7 @@ class Analysis:
     named_needs: list[str] = field(default_factory=list)
     short: bool = False
     nothing_at_all: bool = False
+    word_tfidf: tuple | None = None      # the scorer's word weights of this text, kept for the evidence
 
     def original(self, start: int, end: int) -> str:
         """The substring of the original text behind normalised [start, end)."""

@@ -182,17 +182,19 @@ def _thai_index() -> tuple[re.Pattern, dict, list]:
 
 
 @lru_cache(maxsize=1)
-def _abbreviation_patterns() -> list[tuple[re.Pattern, str, str]]:
-    leads = "|".join(f"(?<={re.escape(skeleton(w))})" for w in _ABBREVIATION_LEADS)
-    tails = "|".join(re.escape(skeleton(w)) for w in _ABBREVIATION_TAILS)
-    out = []
+def _abbreviation_patterns() -> tuple[re.Pattern, dict, tuple, tuple]:
+    """One pattern for every abbreviation's letters (each optionally followed by a dot and a space), the
+    abbreviation behind each match, and the skeletons of the words that may touch it before and after."""
+    bodies = {}
     for code, abbreviations in THAI_ABBREVIATIONS.items():
         for abbreviation in abbreviations:
-            body = r"\.? ?".join(map(re.escape, skeleton(abbreviation))) + r"\.?"
-            pattern = (f"(?:(?<![{_THAI}])|{leads})({body})"
-                       f"(?=[^{_THAI}]|$|{tails})")
-            out.append((re.compile(pattern), code, abbreviation))
-    return out
+            key = skeleton(abbreviation)
+            bodies[key] = (code, abbreviation)
+    pattern = re.compile("|".join(r"\.? ?".join(map(re.escape, key)) + r"\.?"
+                                  for key in sorted(bodies, key=len, reverse=True)))
+    leads = tuple(skeleton(w) for w in _ABBREVIATION_LEADS)
+    tails = tuple(skeleton(w) for w in _ABBREVIATION_TAILS)
+    return pattern, bodies, leads, tails
 
 
 # -- finding them --------------------------------------------------------------------------------------------
@@ -202,7 +204,10 @@ def named_hits(norm: str, text: str | None = None, origin: list[int] | None = No
     ``"named"`` (offsets into ``norm``), in the order of the text. ``text`` and ``origin`` (the text as
     typed and :func:`matcher.intake.text.normalised`'s map) tell which Latin words were typed in capitals.
     Complexity: O(len(norm) * rules)."""
-    hits = _latin_hits(norm, text, origin) + _abbreviation_hits(norm) + _thai_hits(norm)
+    hits = _latin_hits(norm, text, origin)
+    if re.search(f"[{_THAI}]", norm):
+        plain = skeleton(norm)                         # one for one: offsets are those of norm
+        hits += _abbreviation_hits(plain) + _thai_hits(plain)
     hits = [h for h in hits if not _foreign_fda(norm, h)]
     return sorted(set(hits), key=lambda h: (h.start, -h.end, h.category))
 
@@ -234,21 +239,29 @@ def _joined(norm: str, tokens) -> bool:
     return all(not norm[a[1]:b[0]].strip(" -.") for a, b in zip(tokens, tokens[1:]))
 
 
-def _abbreviation_hits(norm: str) -> list[Hit]:
-    plain = skeleton(norm)                             # one for one: offsets are those of norm
+def _abbreviation_hits(plain: str) -> list[Hit]:
+    """Thai abbreviations in the skeleton of the text that stand on their own: nothing Thai touches them,
+    or only a word that may (เลขอย., อยครับ)."""
+    pattern, bodies, leads, tails = _abbreviation_patterns()
     out = []
-    for pattern, code, abbreviation in _abbreviation_patterns():
-        for m in pattern.finditer(plain):
-            out.append(Hit(m.start(1), m.end(1), abbreviation, code, "named"))
+    for m in pattern.finditer(plain):
+        a, b = m.start(), m.end()
+        before_ok = a == 0 or not _is_thai_letter(plain[a - 1]) or plain.endswith(leads, 0, a)
+        after_ok = b == len(plain) or not _is_thai_letter(plain[b]) or plain.startswith(tails, b)
+        if before_ok and after_ok:
+            code, abbreviation = bodies[re.sub(r"[. ]", "", m.group(0))]
+            out.append(Hit(a, b, abbreviation, code, "named"))
     return out
 
 
-def _thai_hits(norm: str) -> list[Hit]:
+def _is_thai_letter(ch: str) -> bool:
+    return "\u0e01" <= ch <= "\u0e4e"
+
+
+def _thai_hits(skeleton_text: str) -> list[Hit]:
     """Thai terms found in the skeleton of the text with at most one edit when the term has five letters
-    or more (exactly otherwise). Complexity: O(len(norm) * halves found)."""
-    if not re.search(f"[{_THAI}]", norm):
-        return []
-    plain, where = _letters(skeleton(norm))
+    or more (exactly otherwise). Complexity: O(len(text) * halves found)."""
+    plain, where = _letters(skeleton_text)
     pattern, halves, lengths = _thai_index()
     found = {}
     for m in pattern.finditer(plain):

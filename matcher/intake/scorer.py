@@ -65,7 +65,7 @@ class LinearScorer:
 
     def features(self, a: Analysis) -> tuple[np.ndarray, np.ndarray]:
         """(indices, values) of the sparse feature vector of one analysed text."""
-        wi, wv = tfidf(a.word_terms, self.word_vocabulary, self.word_idf)
+        wi, wv = a.word_tfidf = tfidf(a.word_terms, self.word_vocabulary, self.word_idf)
         ci, cv = tfidf(a.char_grams, self.char_vocabulary, self.char_idf)
         li, lv = lexicon_features(a, self.category_index, self.lexicon_weight)
         return (np.concatenate([wi, ci + self._offsets[0], li + self._offsets[1]]),
@@ -102,7 +102,9 @@ class LinearScorer:
 
     def word_contributions(self, a: Analysis, k: int) -> np.ndarray:
         """(len(word_terms),) how much each word n-gram pushes category ``k`` up."""
-        idx, val = tfidf(a.word_terms, self.word_vocabulary, self.word_idf)
+        if a.word_tfidf is None:
+            a.word_tfidf = tfidf(a.word_terms, self.word_vocabulary, self.word_idf)
+        idx, val = a.word_tfidf
         weight = dict(zip(idx.tolist(), (self.coef[k, idx] * val).tolist()))
         return np.array([weight.get(self.word_vocabulary.get(t, -1), 0.0) for t in a.word_terms])
 
