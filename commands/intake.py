@@ -68,7 +68,7 @@ def train_intake(corpus_dir, out_path, seed, if_stale, no_corrections, quiet):
         _note(quiet, f"the intake classifier at {path} is up to date")
         return
     fixes = [] if no_corrections else _stored_corrections(quiet)
-    _note(quiet, f"training the intake classifier on {corpus_dir or corpus_dir_of(_ref())} (under a minute) ...")
+    _note(quiet, f"training the intake classifier on {corpus_dir or corpus_dir_of(_ref())} (progress below) ...")
     start = time.perf_counter()
     try:
         model = train_model(_ref(), corpus_dir=corpus_dir, seed=seed, corrections=fixes,
@@ -100,7 +100,7 @@ def _progress_note(quiet: bool, start: float):
 @click.option("--cv-folds", type=click.IntRange(0, 20), default=5, show_default=True,
               help="folds of cross-validation on the training splits, train and dev (0: skip it)")
 @click.option("--dev", is_flag=True,
-              help="also train on the train split alone and score the dev split (about a minute more)")
+              help="also train on the train split alone and score the dev split (one training more)")
 @click.option("--desk-curve", is_flag=True,
               help="also simulate the desk's corrections: hold out half of the independent split (the old "
                    "test split while there is none), train with 0, 25, 50 and 100 %% of the other half")
