@@ -8,6 +8,7 @@ Settings come from ``SETTINGS`` (defaults), then ``RISMEP_*`` environment variab
 from __future__ import annotations
 
 import importlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,14 +76,27 @@ class Engine:
     ref: object
     snapshots: SnapshotCache
     _intake: object = field(default=None, repr=False)
+    _intake_stamp: object = field(default=None, repr=False)
 
     @property
     def intake(self):
-        """The intake classifier, loaded once per process (trained and saved first if missing or stale)."""
-        if self._intake is None:
+        """The intake classifier, loaded once per process (trained and saved first if missing or stale) and
+        loaded again when ``train-intake`` has replaced the file (a retrained model needs no restart)."""
+        stamp = _file_stamp(self.config.intake_model)
+        if self._intake is None or stamp != self._intake_stamp:
             from matcher.intake.training import load_or_train
             self._intake = load_or_train(self.config.intake_model, self.ref)
+            self._intake_stamp = _file_stamp(self.config.intake_model)
         return self._intake
+
+
+def _file_stamp(path):
+    """(modification time, size) of a file, or None when it is missing."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size
 
 
 def create_app(test_config: dict | None = None) -> APIFlask:

@@ -25,7 +25,8 @@ sys.path.insert(0, str(ROOT))
 from sklearn.metrics import f1_score  # noqa: E402
 
 from api import DATA_DIR  # noqa: E402
-from matcher.intake.training import DEFAULT_CORPUS_DIR, label_matrix, read_corpus  # noqa: E402
+from matcher.intake.training import label_matrix, read_corpus  # noqa: E402
+from matcher.intake.training import round_of as row_round  # noqa: E402
 from matcher.reference import load_reference  # noqa: E402
 from matcher.intake.lexicon import read_lexicon  # noqa: E402
 from matcher.intake.estimator import DEFAULT_PARAMS, IntakeClassifier  # noqa: E402
@@ -33,7 +34,8 @@ from matcher.intake.estimator import DEFAULT_PARAMS, IntakeClassifier  # noqa: E
 # The rounds in the order they were written ("first" is corpus_<code>.csv; h is the test split).
 STEPS = [("1.4 corpus (first round + x)", ("first", "x")), ("+ y", ("y",)), ("+ z", ("z",)),
          ("+ e, w, v, u, m", ("e", "w", "v", "u", "m")),
-         ("+ a, b, c, d, f, g (1.5)", ("a", "b", "c", "d", "f", "g"))]
+         ("+ a, b, c, d, f, g (1.5)", ("a", "b", "c", "d", "f", "g")), ("+ p (2.0)", ("p",))]
+CORPUS_DIR = DATA_DIR / "intake"
 
 
 def round_of(file_name: str) -> str:
@@ -43,7 +45,7 @@ def round_of(file_name: str) -> str:
 
 def dev_macro_f1(train: list[dict], dev: list[dict], categories, lexicon, **changes) -> float:
     est = IntakeClassifier(categories=categories, lexicon=lexicon, **(DEFAULT_PARAMS | changes))
-    est.fit([r["text"] for r in train], label_matrix(train, categories))
+    est.fit([r["text"] for r in train], label_matrix(train, categories), groups=[row_round(r) for r in train])
     predicted = est.predict([r["text"] for r in dev])
     return f1_score(label_matrix(dev, categories), predicted, average="macro", zero_division=0)
 
@@ -54,8 +56,8 @@ def main() -> None:
                         help="a setting of IntakeClassifier to compare with the defaults (repeatable)")
     args = parser.parse_args()
     categories = list(load_reference(DATA_DIR).category_codes)
-    rows = read_corpus(None, categories)
-    lexicon = read_lexicon(DEFAULT_CORPUS_DIR / "lexicon.csv", categories)
+    rows = read_corpus(CORPUS_DIR, categories)
+    lexicon = read_lexicon(CORPUS_DIR / "lexicon.csv", categories)
     dev = [r for r in rows if r["split"] == "dev"]
     train = [r for r in rows if r["split"] == "train"]
     print(f"dev split: {len(dev)} texts; lexicon: {len(lexicon)} terms")

@@ -20,7 +20,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import (check_get_params_invariance, check_no_attributes_set_in_init, check_parameters_default_constructible, check_set_params)
 
-from matcher.intake import model as intake, training
+from matcher.intake import assessment, model as intake, training
 from matcher.intake.text import INTAKE_VERSION
 from matcher.reference import load_reference
 from matcher.errors import DataError, Unprocessable
@@ -30,7 +30,8 @@ from matcher.intake.provinces import ProvinceFinder
 from matcher.intake.analysis import analyse
 from matcher.intake.text import language_of
 from matcher.intake.model import load_model
-from matcher.intake.estimator import IntakeClassifier, best_threshold, multilabel_report
+from matcher.intake.estimator import IntakeClassifier, best_threshold
+from matcher.intake.evaluation import multilabel_report
 
 CORPUS_DIR = DATA_DIR / "intake"
 
@@ -125,8 +126,8 @@ def test_result_shape_and_order(model):
     result = model.classify("ขนมเปี๊ยะขึ้นราเร็ว อยากได้บรรจุภัณฑ์ใหม่และขายในห้าง จังหวัดเชียงใหม่")
     assert set(result) == {"needs", "candidates", "language", "province"}
     conf = [n["confidence"] for n in result["needs"]]
-    assert conf == sorted(conf, reverse=True) and all(c >= 0.5 for c in conf)
-    assert len(result["candidates"]) <= 3 and all(0 <= c["confidence"] < 0.5 for c in result["candidates"])
+    assert conf == sorted(conf, reverse=True) and all(0 < c <= 1 for c in conf)
+    assert len(result["candidates"]) <= 3 and all(0.2 <= c["confidence"] <= 1 for c in result["candidates"])
     assert not set(needs_of(result)) & {c["code"] for c in result["candidates"]}
     assert result["province"] == "TH-50" and result["language"] == "th"
 
@@ -377,7 +378,7 @@ def test_fit_rejects_bad_input(X, Y):
         IntakeClassifier().fit(X, Y)
 
 
-@pytest.mark.parametrize("params", [{}, {"word_weight": 0.8, "char_weight": 1.5, "augment": 0.5}])
+@pytest.mark.parametrize("params", [{}, {"word_weight": 0.8, "char_weight": 1.5, "word_min_df": 2}])
 def test_compact_scorer_equals_the_estimator(small_corpus, params):
     X, Y, codes = small_xy(small_corpus)
     est = IntakeClassifier(categories=codes, threshold_folds=0, **params).fit(X, Y)
@@ -443,43 +444,31 @@ def test_training_never_sees_the_test_split(small_corpus, small_model):
 
 
 def test_held_out_test_split(model):
-    report = training.evaluate_model(model, load_reference(DATA_DIR), cv_folds=0)["test"]
+    report = assessment.evaluate_model(model, load_reference(DATA_DIR), cv_folds=0)["test"]
     assert report["rows"] >= 200
     assert report["macro"]["f1"] >= HELD_OUT_MACRO_F1_BAR, report["macro"]
+    # the shown confidence says how often a shown need is right (expected calibration error)
+    assert report["reliability"]["ece"] <= 0.05, report["reliability"]
+    assert report["no_need_texts"]["with_a_false_need"] <= 2
     # written independently: no test text is a near-copy of a training text, apart from a greeting or two
     overlap = report["nearest_training_overlap"]
     assert overlap["median"] < 0.3 and overlap["above_0_5"] <= 2, overlap
 
 
 def test_nearest_overlap_finds_near_copies():
-    from matcher.intake.estimator import nearest_overlap
+    from matcher.intake.evaluation import nearest_overlap
     out = nearest_overlap(["ขนมขึ้นราภายในสามวัน", "we need a loan"], ["ขนมขึ้นราภายในสามวันค่ะ", "โลโก้ใหม่"])
     assert out["above_0_5"] == 1 and out["p95"] > 0.5
 
 
 @pytest.mark.slow
 def test_cross_validation_on_the_training_splits(model):
-    cv = training.evaluate_model(model, load_reference(DATA_DIR), cv_folds=2)["cross_validation"]
+    cv = assessment.evaluate_model(model, load_reference(DATA_DIR), cv_folds=2)["cross_validation"]
     assert cv["folds"] == 2 and cv["macro_f1"] >= 0.6
 
 
-def test_joined_pairs_unite_labels_and_keep_the_originals(small_corpus):
-    from matcher.intake.estimator import joined_pairs
-    X, Y, codes = small_xy(small_corpus)
-    est = IntakeClassifier(categories=codes, threshold_folds=0).fit(X[:10], Y[:10])
-    analyses = [est._analyse(x) for x in X[:10]]
-    out, Y2 = joined_pairs(analyses, Y[:10], 0.5, seed=0)
-    assert len(out) == 15 and Y2.shape == (15, Y.shape[1]) and (Y2[:10] == Y[:10]).all()
-    for a, y in zip(out[10:], Y2[10:]):
-        parts = [k for k, b in enumerate(analyses)
-                 if b.word_terms and b.word_terms == a.word_terms[:len(b.word_terms)]]
-        assert parts, "a joined text starts with one of the training texts"
-        assert y.sum() >= Y[parts[0]].sum() and (y >= Y[parts[0]]).all()
-    assert joined_pairs(analyses, Y[:10], 0.0, seed=0)[0] is analyses
-
-
 def test_near_duplicate_groups_join_paraphrases_transitively():
-    from matcher.intake.estimator import near_duplicate_groups
+    from matcher.intake.evaluation import near_duplicate_groups
     mould = "ขนมขึ้นราภายในสามวัน ส่งขายไม่ได้"
     texts = [mould, mould.replace(" ", "  ") + "ค่ะ", mould + "ค่ะ ช่วยด้วย", "We need a loan for a new oven.",
              "อยากได้โลโก้ใหม่"]

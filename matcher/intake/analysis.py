@@ -1,5 +1,5 @@
 """One text as the model reads it, the same at training and at run time: normalised, segmented, lexicon
-hits with their negation, and the word and character n-gram terms."""
+hits with their negation, the needs it names outright, and the word and character n-gram terms."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ import re
 from dataclasses import dataclass, field
 
 from matcher.intake.lexicon import Hit, Lexicon
+from matcher.intake.named import is_short, named_hits, named_needs
 from matcher.intake.negation import (
     Scope,
     masked_spans,
     negation_scopes,
+    says_nothing_at_all_is_needed,
     says_nothing_needed,
     with_negation,
 )
@@ -33,6 +35,11 @@ class Analysis:
     word_spans: list[tuple[int, int]] = field(default_factory=list)
     char_grams: list[str] = field(default_factory=list)
     nothing_needed: bool = False
+    named: list[Hit] = field(default_factory=list)
+    named_needs: list[str] = field(default_factory=list)
+    short: bool = False
+    nothing_at_all: bool = False
+    word_tfidf: tuple | None = None      # the scorer's word weights of this text, kept for the evidence
 
     def original(self, start: int, end: int) -> str:
         """The substring of the original text behind normalised [start, end)."""
@@ -50,11 +57,16 @@ def analyse(text: str, tokenizer: Tokenizer, lexicon: Lexicon, *, word_ngram_max
     tokens = tokenizer.spans(norm)
     boundaries = {p for span in tokens for p in span}
     hits = lexicon.hits(norm, boundaries)
-    scopes = negation_scopes(norm, hits)
+    named = named_hits(norm, text, origin)
+    scopes = negation_scopes(norm, sorted(hits + named, key=lambda h: h.start))
     hits = with_negation(hits, scopes)
     masked = masked_spans(hits, scopes)
     a = Analysis(text, norm, origin, tokens, hits, scopes, masked)
+    a.named = with_negation(named, scopes)
+    a.named_needs = named_needs(a.named, norm)
+    a.short = is_short(norm)
     a.nothing_needed = says_nothing_needed(norm)
+    a.nothing_at_all = says_nothing_at_all_is_needed(norm)
     a.word_terms, a.word_spans = word_terms(norm, tokens, masked, word_ngram_max)
     a.char_grams = char_wb_ngrams(masked_text(norm, masked), *char_ngram_range)
     return a

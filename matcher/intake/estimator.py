@@ -21,40 +21,32 @@ Only training and evaluation import this module (and scikit-learn); classificati
 
 from __future__ import annotations
 
-import copy
 import re
-from collections import Counter
 
 import numpy as np
+from joblib import Parallel, delayed
 import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import precision_recall_fscore_support
 from sklearn.model_selection import GroupKFold, KFold
+from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_is_fitted
 
 from matcher.intake.analysis import analyse
 from matcher.intake.lexicon import Lexicon
-from matcher.intake.scorer import LinearScorer, lexicon_features
+from matcher.intake.features import TfidfBlock, counts, lexicon_matrix
+from matcher.intake.scorer import LinearScorer
 from matcher.intake.text import Tokenizer, normalised, pythainlp_words
 
 # The parameters train_model uses, chosen by grouped 5-fold cross-validation on the train split only
 # (docs/INTAKE.md, "What changed in 1.4").
 DEFAULT_PARAMS = {"C": 8.0, "word_ngram_max": 1, "char_ngram_range": (2, 4), "char_min_df": 2,
-                  "lexicon_weight": 0.5, "char_weight": 1.4, "threshold_folds": 5}
+                  "lexicon_weight": 0.5, "char_weight": 1.4, "threshold_folds": 5, "word_min_df": 1, "n_jobs": 2}
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.01), 2)
 FREQUENT_WORDS = 3000
+MIN_CALIBRATION = 30
 _THAI_WORD = re.compile(r"^[\u0e01-\u0e5b.]+$")
-
-
-def _word_terms(a):
-    return a.word_terms
-
-
-def _char_grams(a):
-    return a.char_grams
 
 
 class IntakeClassifier(ClassifierMixin, BaseEstimator):
@@ -78,9 +70,13 @@ class IntakeClassifier(ClassifierMixin, BaseEstimator):
         Value of a present lexicon indicator.
     word_weight, char_weight : float
         Scale of the word and character TF-IDF blocks (a heavier block is regularised less).
-    augment : float
-        Extra training texts made by joining two random training texts (labels united), as a fraction of
-        the training texts: long texts with several needs, like those people type at the desk.
+    named_rule : bool
+        Give the needs a text names outright (:mod:`matcher.intake.named`) a threshold of their own, chosen
+        like the others (at most the category's threshold; zero means always predicted).
+    word_min_df : int
+        Words in fewer training texts are dropped (a name or a number typed once never enters the model).
+    n_jobs : int
+        Processes for the fits (the model and the out-of-fold models run side by side).
     threshold_folds : int
         Folds for the out-of-fold thresholds; 0 or 1 keeps 0.5 for every category.
     random_state : int
@@ -89,7 +85,7 @@ class IntakeClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(self, categories=None, lexicon=None, C=4.0, word_ngram_max=2, char_ngram_range=(2, 4),
                  char_min_df=2, lexicon_weight=1.0, threshold_folds=5, random_state=0, word_weight=1.0,
-                 char_weight=1.0, augment=0.0):
+                 char_weight=1.0, named_rule=True, word_min_df=1, n_jobs=1):
         self.categories = categories
         self.lexicon = lexicon
         self.C = C
@@ -101,75 +97,86 @@ class IntakeClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.word_weight = word_weight
         self.char_weight = char_weight
-        self.augment = augment
+        self.named_rule = named_rule
+        self.word_min_df = word_min_df
+        self.n_jobs = n_jobs
 
     # -- fitting -----------------------------------------------------------------------------------------
 
-    def fit(self, X, Y):
-        """Learn the dictionary, vocabularies, coefficients and thresholds from texts ``X`` and 0/1 ``Y``."""
+    def fit(self, X, Y, groups=None, progress=None):
+        """Learn the dictionary, vocabularies, coefficients, thresholds and calibration from texts ``X`` and
+        0/1 ``Y``. ``groups`` (one label per text, e.g. the round of writing it comes from) keeps each group
+        in one fold of the out-of-fold predictions, so that thresholds and calibration are set on texts of
+        writers the fold's model has not read. ``progress`` (a callable taking a message) hears each step."""
         X, Y = _checked_xy(X, Y)
+        say = progress or (lambda message: None)
         self.classes_ = np.array(list(self.categories) if self.categories is not None
                                  else [str(i) for i in range(Y.shape[1])])
         if len(self.classes_) != Y.shape[1]:
             raise ValueError(f"categories has {len(self.classes_)} names but Y has {Y.shape[1]} columns.")
         self.lexicon_ = Lexicon(self.lexicon or [])
+        say(f"reading {len(X)} texts: the tokenizer's dictionary")
         self.dictionary_ = domain_dictionary(X, self.lexicon_)
         self.tokenizer_ = Tokenizer(self.dictionary_)
+        say(f"reading {len(X)} texts: words, lexicon, negation, named needs")
         analyses = [self._analyse(x) for x in X]
-        self._fit_analysed(analyses, Y)
-        if self.threshold_folds and self.threshold_folds > 1:
-            P = self._out_of_fold(analyses, Y)
-            self.thresholds_ = np.array([best_threshold(Y[:, k], P[:, k]) for k in range(Y.shape[1])])
+        data = _Features(analyses, self.classes_)
+        named = self._named_matrix(analyses)
+        forced = named & np.array([a.short for a in analyses])[:, None]
+        folds = self._folds(len(X), groups) if self.threshold_folds and self.threshold_folds > 1 else []
+        say(f"fitting {len(self.classes_)} regressions, then {len(folds)} out-of-fold models for the thresholds")
+        all_rows = np.arange(len(X))
+        jobs = [(all_rows, None)] + folds
+        fitted = Parallel(n_jobs=min(self.n_jobs, len(jobs)))(
+            delayed(_fit_rows)(data, Y, train, test, self._fit_params()) for train, test in jobs)
+        (self.word_block_, self.char_block_, self.coef_, self.intercept_), _ = fitted[0]
+        self.word_vocabulary_ = self.word_block_.vocabulary(data.word_terms)
+        self.char_vocabulary_ = self.char_block_.vocabulary(data.char_terms)
+        self.n_features_ = self.coef_.shape[1]
+        if folds:
+            P = np.zeros(Y.shape, dtype=float)
+            for (_, test), (_, p) in zip(folds, fitted[1:]):
+                P[test] = p
+            self.thresholds_ = np.array([best_threshold(Y[:, k], P[:, k], forced[:, k]) for k in range(Y.shape[1])])
+            self.named_thresholds_ = np.array([best_named_threshold(Y[:, k], P[:, k], named[:, k], forced[:, k], t)
+                                               for k, t in enumerate(self.thresholds_)])
+            self.calibration_ = calibration_maps(P, Y, named)
         else:
             self.thresholds_ = np.full(Y.shape[1], 0.5)
+            self.named_thresholds_ = np.zeros(Y.shape[1])
+            self.calibration_ = identity_calibration(Y.shape[1])
         return self
+
+    def _fit_params(self) -> dict:
+        return {"C": self.C, "word_min_df": self.word_min_df, "char_min_df": self.char_min_df,
+                "word_weight": self.word_weight, "char_weight": self.char_weight,
+                "lexicon_weight": self.lexicon_weight}
+
+    def _folds(self, n: int, groups) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(train, test) rows of the out-of-fold models: whole groups per fold when ``groups`` are given."""
+        k = min(self.threshold_folds, n)
+        if groups is not None and len(set(groups)) >= k:
+            return list(GroupKFold(n_splits=k).split(np.zeros(n), groups=np.asarray(groups)))
+        return list(KFold(n_splits=k, shuffle=True, random_state=self.random_state).split(np.zeros(n)))
+
+    def _named_matrix(self, analyses) -> np.ndarray:
+        """(texts, categories) True where the text names the need outright (the rule layer)."""
+        index = {c: i for i, c in enumerate(self.classes_)}
+        out = np.zeros((len(analyses), len(self.classes_)), dtype=bool)
+        if self.named_rule:
+            for i, a in enumerate(analyses):
+                out[i, [index[c] for c in a.named_needs if c in index]] = True
+        return out
 
     def _analyse(self, text):
         return analyse(text, self.tokenizer_, self.lexicon_, word_ngram_max=self.word_ngram_max,
                        char_ngram_range=tuple(self.char_ngram_range))
 
-    def _fit_analysed(self, analyses, Y):
-        self.word_vectorizer_ = TfidfVectorizer(analyzer=_word_terms, sublinear_tf=True, dtype=np.float64)
-        self.char_vectorizer_ = TfidfVectorizer(analyzer=_char_grams, sublinear_tf=True, dtype=np.float64,
-                                                min_df=self.char_min_df)
-        self.word_vectorizer_.fit(analyses)
-        self.char_vectorizer_.fit(analyses)
-        analyses, Y = joined_pairs(analyses, Y, self.augment, self.random_state)
-        M = self._matrix(analyses)
-        coef, intercept = [], []
-        for k in range(Y.shape[1]):
-            w, b = _fit_one(M, Y[:, k], self.C)
-            coef.append(w)
-            intercept.append(b)
-        self.coef_ = np.vstack(coef)
-        self.intercept_ = np.array(intercept)
-        self.n_features_ = M.shape[1]
+    # -- prediction --------------------------------------------------------------------------------------
 
     def _matrix(self, analyses):
-        index = {c: i for i, c in enumerate(self.classes_)}
-        rows, cols, vals = [], [], []
-        for i, a in enumerate(analyses):
-            idx, val = lexicon_features(a, index, self.lexicon_weight)
-            rows += [i] * len(idx)
-            cols += idx.tolist()
-            vals += val.tolist()
-        L = sp.csr_matrix((vals, (rows, cols)), shape=(len(analyses), 2 * len(self.classes_) + 1))
-        return sp.hstack([self.word_weight * self.word_vectorizer_.transform(analyses),
-                          self.char_weight * self.char_vectorizer_.transform(analyses), L]).tocsr()
-
-    def _out_of_fold(self, analyses, Y):
-        """Out-of-fold probabilities of the training texts (vectorizers and regressions refitted per fold)."""
-        P = np.zeros(Y.shape, dtype=float)
-        folds = KFold(n_splits=min(self.threshold_folds, len(analyses)), shuffle=True,
-                      random_state=self.random_state)
-        for train, test in folds.split(analyses):
-            inner = copy.copy(self)            # shares the dictionary and lexicon; refits the rest
-            inner._fit_analysed([analyses[i] for i in train], Y[train])
-            P[test] = 1.0 / (1.0 + np.exp(-(np.asarray(inner._matrix([analyses[i] for i in test]) @ inner.coef_.T)
-                                           + inner.intercept_)))
-        return P
-
-    # -- prediction --------------------------------------------------------------------------------------
+        data = _Features(analyses, self.classes_, vocabularies=(self.word_vocabulary_, self.char_vocabulary_))
+        return data.matrix(self.word_block_, self.char_block_, self._fit_params())
 
     def decision_function(self, X):
         check_is_fitted(self, "coef_")
@@ -181,8 +188,16 @@ class IntakeClassifier(ClassifierMixin, BaseEstimator):
         return 1.0 / (1.0 + np.exp(-self.decision_function(X)))
 
     def predict(self, X):
-        """(n, categories) 0/1: probability at or above the category's threshold."""
-        return (self.predict_proba(X) >= self.thresholds_).astype(int)
+        """(n, categories) 0/1: probability at or above the category's threshold (the named threshold for
+        needs named outright), and every need a short text names outright; nothing for a text that says
+        outright that it needs nothing."""
+        check_is_fitted(self, "coef_")
+        analyses = [self._analyse(x) for x in _checked_x(X)]
+        P = 1.0 / (1.0 + np.exp(-(np.asarray(self._matrix(analyses) @ self.coef_.T) + self.intercept_)))
+        named = self._named_matrix(analyses)
+        forced = named & np.array([a.short for a in analyses])[:, None]
+        chosen = (P >= np.where(named, self.named_thresholds_, self.thresholds_)) | forced
+        return (chosen & ~np.array([a.nothing_at_all for a in analyses])[:, None]).astype(int)
 
     def to_scorer(self) -> LinearScorer:
         """The fitted model as plain arrays for :class:`matcher.intake.model.LinearScorer`."""
@@ -190,18 +205,19 @@ class IntakeClassifier(ClassifierMixin, BaseEstimator):
         return LinearScorer(
             categories=[str(c) for c in self.classes_], dictionary=list(self.dictionary_),
             lexicon_rows=list(self.lexicon_.rows),
-            word_vocabulary={t: int(i) for t, i in self.word_vectorizer_.vocabulary_.items()},
-            word_idf=self.word_vectorizer_.idf_.copy(),
-            char_vocabulary={t: int(i) for t, i in self.char_vectorizer_.vocabulary_.items()},
-            char_idf=self.char_vectorizer_.idf_.copy(), word_ngram_max=int(self.word_ngram_max),
+            word_vocabulary=dict(self.word_vocabulary_), word_idf=self.word_block_.idf.copy(),
+            char_vocabulary=dict(self.char_vocabulary_), char_idf=self.char_block_.idf.copy(),
+            word_ngram_max=int(self.word_ngram_max),
             char_ngram_range=tuple(int(v) for v in self.char_ngram_range),
             lexicon_weight=float(self.lexicon_weight), coef=self._block_scaled_coef(),
-            intercept=self.intercept_.astype(np.float64), thresholds=self.thresholds_.astype(np.float64))
+            intercept=self.intercept_.astype(np.float64), thresholds=self.thresholds_.astype(np.float64),
+            named_thresholds=self.named_thresholds_.astype(np.float64), calibration=self.calibration_,
+            named_rule=bool(self.named_rule))
 
     def _block_scaled_coef(self) -> np.ndarray:
         """The coefficients on unscaled TF-IDF blocks (the scorer does not weight them)."""
         coef = self.coef_.astype(np.float64).copy()
-        n_word, n_char = len(self.word_vectorizer_.vocabulary_), len(self.char_vectorizer_.vocabulary_)
+        n_word, n_char = len(self.word_vocabulary_), len(self.char_vocabulary_)
         coef[:, :n_word] *= self.word_weight
         coef[:, n_word:n_word + n_char] *= self.char_weight
         return coef
@@ -214,28 +230,65 @@ class IntakeClassifier(ClassifierMixin, BaseEstimator):
         return tags
 
 
-def joined_pairs(analyses, Y, fraction: float, seed: int):
-    """``analyses`` and ``Y`` followed by ``round(fraction * n)`` texts made by joining two random distinct
-    texts (n-grams and lexicon hits concatenated, labels united; NOTHING_NEEDED only when both need
-    nothing). The vectorizers are fitted before, so document frequencies are those of real texts."""
-    n = len(analyses)
-    extra = int(round(fraction * n)) if n > 1 else 0
-    if extra <= 0:
-        return analyses, Y
-    rng = np.random.RandomState(seed)
-    first = rng.randint(0, n, extra)
-    second = (first + rng.randint(1, n, extra)) % n
-    joined = [_joined(analyses[i], analyses[j]) for i, j in zip(first, second)]
-    return list(analyses) + joined, np.vstack([Y, np.maximum(Y[first], Y[second])])
+class _Features:
+    """The analysed texts as count matrices (counted once) and lexicon features; ``matrix`` weighs them
+    with given TF-IDF blocks. With ``vocabularies``, the counts are over those terms (for prediction)."""
+
+    def __init__(self, analyses, categories, vocabularies=None):
+        if vocabularies is None:
+            self.W, self.word_terms, self.C, self.char_terms = counts(analyses)
+        else:
+            self.W = _counts_over(analyses, "word_terms", vocabularies[0])
+            self.C = _counts_over(analyses, "char_grams", vocabularies[1])
+            self.word_terms = self.char_terms = None
+        self.L = lexicon_matrix(analyses, categories)
+
+    def matrix(self, word_block, char_block, params, rows=None):
+        L = self.L if rows is None else self.L[rows]
+        if self.word_terms is None:                    # counts already over the fitted vocabularies
+            W, C = _weighted(self.W, word_block.idf, rows), _weighted(self.C, char_block.idf, rows)
+        else:
+            W, C = word_block.transform(self.W, rows), char_block.transform(self.C, rows)
+        return sp.hstack([params["word_weight"] * W, params["char_weight"] * C,
+                          params["lexicon_weight"] * L]).tocsr()
 
 
-def _joined(a, b):
-    out = copy.copy(a)
-    out.word_terms = a.word_terms + b.word_terms
-    out.char_grams = a.char_grams + b.char_grams
-    out.hits = a.hits + b.hits
-    out.nothing_needed = a.nothing_needed and b.nothing_needed
-    return out
+def _counts_over(analyses, attribute: str, vocabulary: dict) -> sp.csr_matrix:
+    rows, cols = [], []
+    for i, a in enumerate(analyses):
+        for term in getattr(a, attribute):
+            j = vocabulary.get(term)
+            if j is not None:
+                rows.append(i)
+                cols.append(j)
+    M = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(analyses), len(vocabulary)))
+    M.sum_duplicates()
+    return M
+
+
+def _weighted(counts, idf, rows=None) -> sp.csr_matrix:
+    part = (counts if rows is None else counts[rows]).tocsr(copy=True)
+    part.data = 1.0 + np.log(part.data)
+    return normalize(part @ sp.diags(idf), norm="l2", copy=False).tocsr()
+
+
+def _fit_rows(data: _Features, Y, train, test, params):
+    """One fit on the ``train`` rows: (word block, char block, coef, intercept), and the probabilities of
+    the ``test`` rows (None without them). Run in a worker process."""
+    word_block = TfidfBlock(data.W, train, params["word_min_df"])
+    char_block = TfidfBlock(data.C, train, params["char_min_df"])
+    M = data.matrix(word_block, char_block, params, rows=train)
+    coef, intercept = [], []
+    for k in range(Y.shape[1]):
+        w, b = _fit_one(M, Y[train, k], params["C"])
+        coef.append(w)
+        intercept.append(b)
+    coef, intercept = np.vstack(coef), np.array(intercept)
+    p = None
+    if test is not None:
+        Mt = data.matrix(word_block, char_block, params, rows=test)
+        p = 1.0 / (1.0 + np.exp(-(np.asarray(Mt @ coef.T) + intercept)))
+    return (word_block, char_block, coef, intercept), p
 
 
 def _fit_one(M, y, C):
@@ -271,15 +324,62 @@ def _checked_xy(X, Y):
     return X, Y.astype(int)
 
 
-def best_threshold(y, p) -> float:
+def best_threshold(y, p, forced=None) -> float:
     """The threshold on ``p`` with the best F1 for ``y``, F1 averaged over a +-0.03 window so that a
-    plateau beats a spike; ties go to the threshold nearest 0.5. 0.5 when ``y`` has no positive."""
+    plateau beats a spike; ties go to the threshold nearest 0.5. 0.5 when ``y`` has no positive.
+    ``forced`` (bool, like ``y``) marks texts predicted positive whatever ``p`` (needs named outright)."""
     if y.sum() == 0:
         return 0.5
-    f1 = np.array([_f1(y, p >= t) for t in THRESHOLD_GRID])
+    forced = np.zeros(len(y), dtype=bool) if forced is None else np.asarray(forced, dtype=bool)
+    f1 = np.array([_f1(y, (p >= t) | forced) for t in THRESHOLD_GRID])
     smooth = np.convolve(np.pad(f1, 3, mode="edge"), np.ones(7) / 7, mode="valid")
     best = np.flatnonzero(smooth >= smooth.max() - 1e-9)
     return float(THRESHOLD_GRID[best[np.argmin(np.abs(THRESHOLD_GRID[best] - 0.5))]])
+
+
+NAMED_GRID = np.round(np.arange(0.0, 0.951, 0.01), 2)
+
+
+def best_named_threshold(y, p, named, forced, threshold: float) -> float:
+    """The threshold for texts that name the category outright (at most ``threshold``, the one for the
+    others): the best F1 of the whole decision, ties to the lowest (a named need is kept when in doubt);
+    ``forced`` texts (short ones that name it) are needs whatever ``p``. 0 when no text names it."""
+    named, forced = np.asarray(named, dtype=bool), np.asarray(forced, dtype=bool)
+    if not named.any() or y.sum() == 0:
+        return 0.0
+    grid = NAMED_GRID[NAMED_GRID <= threshold]
+    plain = ((p >= threshold) & ~named) | forced
+    f1 = np.array([_f1(y, plain | (named & (p >= t))) for t in grid])
+    return float(grid[np.flatnonzero(f1 >= f1.max() - 1e-9)[0]])
+
+
+def calibration_maps(P, Y, named) -> dict:
+    """Per category, isotonic maps from the out-of-fold probability to the observed share of texts that
+    need the category: ``plain`` for texts that do not name it, ``named`` for texts that do (their own
+    map, since the rule makes them needs whatever the probability). Each map is ``(xs, ys)`` for
+    ``numpy.interp``; a group with fewer than ``MIN_CALIBRATION`` texts falls back to the other map."""
+    out = {"plain": [], "named": []}
+    for k in range(Y.shape[1]):
+        for part, mask in (("plain", ~named[:, k]), ("named", named[:, k])):
+            out[part].append(_isotonic(P[mask, k], Y[mask, k]) if mask.sum() >= MIN_CALIBRATION else None)
+        if out["plain"][k] is None:
+            out["plain"][k] = _isotonic(P[:, k], Y[:, k])
+        if out["named"][k] is None:
+            out["named"][k] = out["plain"][k]
+    return out
+
+
+def identity_calibration(k: int) -> dict:
+    same = (np.array([0.0, 1.0]), np.array([0.0, 1.0]))
+    return {"plain": [same] * k, "named": [same] * k}
+
+
+def _isotonic(p, y) -> tuple[np.ndarray, np.ndarray]:
+    if len(p) == 0 or y.min() == y.max():
+        share = float(y.mean()) if len(y) else 0.0
+        return np.array([0.0, 1.0]), np.array([share, share])
+    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(p, y)
+    return iso.X_thresholds_.astype(np.float64), iso.y_thresholds_.astype(np.float64)
 
 
 def _f1(y, pred) -> float:
@@ -330,144 +430,4 @@ def frequent_thai_words(n: int) -> set:
     return {w for w, _ in ranked[:n] if w.strip()}
 
 
-# ---------------------------------------------------------------------------------------------------------
-# Evaluation
-# ---------------------------------------------------------------------------------------------------------
-
-def multilabel_report(Y, P, categories, *, langs=None, ids=None, max_confusions=15, max_mistakes=40) -> dict:
-    """Micro and macro precision/recall/F1, per-category figures, the confusion summary (see
-    :func:`confusions`), per-language macro F1 and false needs on texts that need nothing."""
-    Y, P = np.asarray(Y), np.asarray(P)
-    present = Y.sum(axis=0) > 0
-    p, r, f, s = precision_recall_fscore_support(Y, P, average=None, zero_division=0)
-    mp, mr, mf, _ = precision_recall_fscore_support(Y, P, average="micro", zero_division=0)
-    report = {"rows": int(len(Y)), "micro": {"precision": _r(mp), "recall": _r(mr), "f1": _r(mf)},
-              "macro": {"precision": _r(p[present].mean()), "recall": _r(r[present].mean()),
-                        "f1": _r(f[present].mean()), "categories": int(present.sum())},
-              "exact_match": _r(float(np.mean((Y == P).all(axis=1)))),
-              "per_category": {c: {"precision": _r(p[k]), "recall": _r(r[k]), "f1": _r(f[k]), "support": int(s[k]),
-                                   "tp": int(((Y[:, k] == 1) & (P[:, k] == 1)).sum()),
-                                   "fp": int(((Y[:, k] == 0) & (P[:, k] == 1)).sum()),
-                                   "fn": int(((Y[:, k] == 1) & (P[:, k] == 0)).sum())}
-                               for k, c in enumerate(categories)},
-              "confusions": confusions(Y, P, categories, max_confusions)}
-    none = Y.sum(axis=1) == 0
-    report["no_need_texts"] = {"rows": int(none.sum()), "with_a_false_need": int((P[none].sum(axis=1) > 0).sum())}
-    if langs is not None:
-        report["by_language"] = {}
-        for lang in sorted(set(langs)):
-            mask = np.array([x == lang for x in langs])
-            sub_present = Y[mask].sum(axis=0) > 0
-            _, _, lf, _ = precision_recall_fscore_support(Y[mask], P[mask], average=None, zero_division=0)
-            _, _, lmf, _ = precision_recall_fscore_support(Y[mask], P[mask], average="micro", zero_division=0)
-            report["by_language"][lang] = {"rows": int(mask.sum()), "micro_f1": _r(lmf),
-                                           "macro_f1": _r(lf[sub_present].mean() if sub_present.any() else 0)}
-    if ids is not None:
-        wrong = [i for i in range(len(Y)) if (Y[i] != P[i]).any()]
-        report["mistakes"] = [{"id": ids[i], "true": [c for k, c in enumerate(categories) if Y[i, k]],
-                               "predicted": [c for k, c in enumerate(categories) if P[i, k]]}
-                              for i in wrong[:max_mistakes]]
-    return report
-
-
-def confusions(Y, P, categories, top: int) -> dict:
-    """How the errors are made: ``swaps``, the most frequent (true category missed, other category predicted
-    instead in the same text) pairs; ``extra`` false needs in texts where nothing was missed; ``missed``
-    needs missed in texts where nothing extra was predicted."""
-    swaps, extra, missed = Counter(), Counter(), Counter()
-    for y, pr in zip(Y, P):
-        lost = [categories[k] for k in np.flatnonzero((y == 1) & (pr == 0))]
-        added = [categories[k] for k in np.flatnonzero((y == 0) & (pr == 1))]
-        swaps.update((a, b) for a in lost for b in added)
-        if not lost:
-            extra.update(added)
-        if not added:
-            missed.update(lost)
-    return {"swaps": [{"true": a, "predicted": b, "count": n} for (a, b), n in swaps.most_common(top)],
-            "extra": dict(extra.most_common()), "missed": dict(missed.most_common())}
-
-
-def cross_validate(texts, Y, categories, lexicon, *, folds=5, seed=0, params=None, grouped=True) -> dict:
-    """``folds``-fold cross-validation of the whole training procedure (dictionary, vocabularies,
-    regressions and thresholds refitted on each fold's training part) on the given texts. ``grouped``
-    keeps near-duplicate texts (see :func:`near_duplicate_groups`) in one fold so that they cannot leak."""
-    Y = np.asarray(Y)
-    P = np.zeros_like(Y)
-    per_fold = []
-    for train, test in fold_splits(texts, folds, seed, grouped):
-        est = IntakeClassifier(categories=categories, lexicon=lexicon, random_state=seed,
-                               **(params or DEFAULT_PARAMS))
-        est.fit([texts[i] for i in train], Y[train])
-        P[test] = est.predict([texts[i] for i in test])
-        present = Y[test].sum(axis=0) > 0
-        _, _, f, _ = precision_recall_fscore_support(Y[test], P[test], average=None, zero_division=0)
-        per_fold.append(float(f[present].mean()))
-    p, r, f, _ = precision_recall_fscore_support(Y, P, average=None, zero_division=0)
-    present = Y.sum(axis=0) > 0
-    _, _, mf, _ = precision_recall_fscore_support(Y, P, average="micro", zero_division=0)
-    return {"folds": folds, "grouped": bool(grouped), "rows": int(len(Y)), "micro_f1": _r(mf),
-            "macro_f1": _r(f[present].mean()), "macro_f1_per_fold": [_r(v) for v in per_fold],
-            "macro_f1_std": _r(float(np.std(per_fold)))}
-
-
-def fold_splits(texts, folds: int, seed: int, grouped: bool) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(train, test) index arrays: shuffled K-fold, or group K-fold over near-duplicate groups taken in a
-    shuffled order."""
-    if not grouped:
-        return list(KFold(n_splits=folds, shuffle=True, random_state=seed).split(texts))
-    groups = near_duplicate_groups(texts)
-    order = np.random.RandomState(seed).permutation(len(texts))
-    return [(order[a], order[b]) for a, b in GroupKFold(n_splits=folds).split(order, groups=groups[order])]
-
-
-def near_duplicate_groups(texts, overlap: float = 0.5, block: int = 512) -> np.ndarray:
-    """(n,) group ids (the smallest index in each group): texts whose sets of character trigrams (spaces
-    removed, lower case) have a Jaccard overlap above ``overlap`` are in one group, transitively. The
-    intersections are a sparse 0/1 text-by-trigram matrix times its transpose, ``block`` rows at a time
-    (O(block * n) memory); the groups are the connected components of the pairs that are close."""
-    n = len(texts)
-    try:
-        X = CountVectorizer(analyzer=_trigrams, binary=True, dtype=np.int32).fit_transform(texts).tocsr()
-    except ValueError:                         # no trigram at all: every text is its own group
-        return np.arange(n)
-    sizes = np.asarray(X.sum(axis=1)).ravel()
-    XT = X.T.tocsc()
-    pairs = []
-    for start in range(0, n, block):
-        inter = (X[start:start + block] @ XT).toarray()
-        union = sizes[start:start + block, None] + sizes[None, :] - inter
-        close = (inter > overlap * union) & (sizes[start:start + block, None] > 0) & (sizes[None, :] > 0)
-        i, j = np.nonzero(close)
-        pairs.append((i + start, j))
-    rows, cols = (np.concatenate(parts) for parts in zip(*pairs))
-    graph = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
-    _, labels = connected_components(graph, directed=False)
-    first = np.full(labels.max() + 1, n)
-    np.minimum.at(first, labels, np.arange(n))
-    return first[labels]
-
-
-def nearest_overlap(texts, reference) -> dict:
-    """How close ``texts`` come to ``reference`` texts: for each text the highest Jaccard overlap of its
-    character trigrams with any reference text; the median, the 95th percentile and how many are above
-    0.5 (near-copies)."""
-    trigrams = CountVectorizer(analyzer=_trigrams, binary=True, dtype=np.int32)
-    X = trigrams.fit_transform(list(texts) + list(reference))
-    A, B = X[:len(texts)], X[len(texts):]
-    sa, sb = np.asarray(A.sum(axis=1)).ravel(), np.asarray(B.sum(axis=1)).ravel()
-    inter = (A @ B.T).toarray()
-    best = (inter / np.maximum(sa[:, None] + sb[None, :] - inter, 1)).max(axis=1)
-    return {"median": _r(np.median(best)), "p95": _r(np.percentile(best, 95)), "above_0_5": int((best > 0.5).sum())}
-
-
-def _trigrams(text: str) -> set:
-    t = re.sub(r"\s+", "", text.lower())
-    return {t[i:i + 3] for i in range(len(t) - 2)}
-
-
-def _r(x) -> float:
-    return round(float(x), 4)
-
-
-__all__ = ["IntakeClassifier", "DEFAULT_PARAMS", "best_threshold", "cross_validate",
-           "domain_dictionary", "multilabel_report", "near_duplicate_groups", "nearest_overlap"]
+__all__ = ["IntakeClassifier", "DEFAULT_PARAMS", "best_threshold", "best_named_threshold", "domain_dictionary"]

@@ -47,26 +47,23 @@ from matcher.intake.text import (
 MAX_CANDIDATES = 3
 CANDIDATE_FLOOR = 0.2
 MAX_EVIDENCE = 4
+EVIDENCE_FLOOR = 0.1
 
-
-
-def rescaled(p: float, threshold: float) -> float:
-    """A probability mapped so that the category's threshold reads 0.5: needs (at or above their
-    threshold) have confidence >= 0.5 and candidates below it < 0.5, on one scale for all categories."""
-    t = min(max(threshold, 1e-6), 1 - 1e-6)
-    return 0.5 * p / t if p < t else 0.5 + 0.5 * (p - t) / (1 - t)
 
 
 # Words too common to show as evidence on their own.
 _FUNCTION_WORDS = frozenset(
     "ได้ ไม่ มี แล้ว ที่ และ แต่ ก็ จะ ให้ ไป มา ว่า เป็น ของ คือ กับ ใน การ ความ อยาก ต้อง ทำ เรา ค่ะ ครับ คะ นะ "
-    "แล้วก็ ดู เลย ด้วย อีก ตอนนี้ เขา เค้า มัน บ้าง ยัง หน่อย ช่วย แบบ อะไร ยังไง "
+    "แล้วก็ ดู เลย ด้วย อีก ตอนนี้ เขา เค้า มัน บ้าง ยัง หน่อย ช่วย แบบ อะไร ยังไง สัก ต้องการ อยากได้ ซื้อ ขาย ใช้ "
+    "เอา หา ขอ ลอง ทาง เรื่อง ปัญหา ร้าน ลูกค้า ของเรา ตัว เยอะ มาก น้อย ดี ใหม่ เก่า จริง ๆ "
     "the a an we to of and is are not no our in for it be have has do with on at this that my i #".split())
 
 
 _ENGLISH_COMMON = frozenset(
     "want wants need needs please help can could how what who where when get got us they them you your "
-    "their would will so but or from by as was were very more some any also just".split())
+    "their would will so but or from by as was were very more some any also just first last still only "
+    "really much many lot lots like make made buy sell sold year years month months week day days time "
+    "new old good bad big small one two three our we're it's don't can't".split())
 
 
 @functools.lru_cache(maxsize=1)
@@ -97,6 +94,7 @@ class IntakeModel:
         self.info = dict(info or {})
         self._ref = ref
         self._provinces = None
+        self._place_words = None
 
     @property
     def categories(self) -> list[str]:
@@ -112,11 +110,18 @@ class IntakeModel:
 
     def predict(self, texts) -> np.ndarray:
         """(len(texts), categories) 0/1 matrix of predicted needs, for evaluation."""
+        return self.predict_with_confidence(texts)[0]
+
+    def predict_with_confidence(self, texts) -> tuple[np.ndarray, np.ndarray]:
+        """(len(texts), categories) 0/1 predicted needs and the calibrated confidence of every category."""
         out = np.zeros((len(texts), len(self.scorer.categories)), dtype=int)
+        conf = np.zeros(out.shape)
         for i, text in enumerate(texts):
-            p = self.scorer.probabilities(self.scorer.analyse(text))
-            out[i] = p >= self.scorer.thresholds
-        return out
+            a = self.scorer.analyse(text)
+            p = self.scorer.probabilities(a)
+            out[i] = self.scorer.decisions(a, p)
+            conf[i] = self.scorer.confidences(a, p)
+        return out, conf
 
     def classify(self, text) -> dict:
         """The needs a text speaks of, with evidence; see the module docstring for the response shape.
@@ -127,10 +132,11 @@ class IntakeModel:
         text = checked_text(text)
         a = self.scorer.analyse(text)
         p = self.scorer.probabilities(a)
-        conf = np.array([rescaled(float(pi), float(t)) for pi, t in zip(p, self.scorer.thresholds)])
+        chosen = self.scorer.decisions(a, p)
+        conf = self.scorer.confidences(a, p)
         order = sorted(range(len(p)), key=lambda k: (-conf[k], self.scorer.categories[k]))
-        needs = [self._need(a, k, conf[k]) for k in order if conf[k] >= 0.5]
-        candidates = [self._need(a, k, conf[k]) for k in order if CANDIDATE_FLOOR <= conf[k] < 0.5]
+        needs = [self._need(a, k, conf[k]) for k in order if chosen[k]]
+        candidates = [self._need(a, k, conf[k]) for k in order if not chosen[k] and conf[k] >= CANDIDATE_FLOOR]
         return {"needs": needs, "candidates": candidates[:MAX_CANDIDATES], "language": language_of(text),
                 "province": self._province_finder().find(text)}
 
@@ -146,16 +152,20 @@ class IntakeModel:
                 "confidence": round(float(confidence), 3), "evidence": self._evidence(a, k)}
 
     def _evidence(self, a: Analysis, k: int) -> list[str]:
-        """Phrases of the original text behind category k: its lexicon hits, then the words that push it up
-        most. Every phrase is a substring of the text."""
+        """Phrases of the original text that carry category k, in the order of the text: the need named
+        outright, the lexicon's terms of k (not denied), and the words that push k up most and speak for
+        k rather than for every need (never a function word or a place name). Every phrase is a
+        substring of the text."""
         code = self.scorer.categories[k]
-        spans = [(h.start, h.end) for h in sorted(a.hits, key=lambda h: h.start)
-                 if h.category == code and not h.negated]
+        spans = [(h.start, h.end) for h in a.named + a.hits if h.category == code and not h.negated]
         if a.word_terms:
             contrib = self.scorer.word_contributions(a, k)
             for i in np.argsort(-contrib)[:MAX_EVIDENCE]:
-                if contrib[i] > 0.05 and is_telling(a.word_terms[i]):
+                term = a.word_terms[i]
+                if (contrib[i] > EVIDENCE_FLOOR and is_telling(term) and not self._is_place(term)
+                        and self.scorer.is_specific(term, k)):
                     spans.append(a.word_spans[i])
+        spans = sorted(set(spans))
         out = []
         for s, e in spans:
             if any(s >= s2 and e <= e2 for s2, e2 in spans if (s2, e2) != (s, e) and (e2 - s2) > (e - s)):
@@ -164,6 +174,16 @@ class IntakeModel:
             if phrase and phrase not in out and phrase in a.text:
                 out.append(phrase)
         return out[:MAX_EVIDENCE]
+
+    def _is_place(self, term: str) -> bool:
+        """Whether the word is (part of) a province's name: "Chiang", "เชียงใหม่"."""
+        if self._place_words is None:
+            words = set()
+            for p in self._reference().provinces:
+                words.update(w.lower() for w in p["name_en"].split())
+                words.add(p["name_th"])
+            self._place_words = frozenset(words)
+        return term in self._place_words
 
     def save(self, path) -> Path:
         """Write the model to ``path`` atomically (a temporary file, then a rename)."""

@@ -211,6 +211,21 @@ def says_nothing_needed(text: str) -> bool:
     return bool(_NOTHING_NEEDED.search(text))
 
 
+# "Nothing to help with" said outright, with no request after it: the visit needs nothing at all.
+_NOTHING_AT_ALL = re.compile(
+    r"(ยัง)?ไม่มี(อะไร|เรื่อง)(อื่น)?(ที่)?(ต้อง)?(ให้)?(ช่วย|ปรึกษา)|ไม่ต้องการอะไร|ยังไม่ต้องการ(อะไร|ความช่วยเหลือ)|"
+    r"\b(nothing (else )?(for now|today|at the moment|right now)|no help (is )?needed(?! (there|on|with|for|in))|"
+    r"(don't|do not) need anything|nothing (else )?(we|i) need)\b")
+_MORE_AFTER = re.compile(r"แต่|ปัญหา|อยาก|ขอ(?![งบ])|ต้องการ|\b(but|problem|issue|need|want|however)\b")
+
+
+def says_nothing_at_all_is_needed(text: str) -> bool:
+    """Whether the normalised text says outright that there is nothing to help with, and asks for nothing
+    after saying so ("ตอนนี้ยังไม่มีเรื่องให้ช่วยนะคะ ไว้มีอะไรจะแวะมาใหม่"): then no need is predicted."""
+    found = list(_NOTHING_AT_ALL.finditer(text))
+    return bool(found) and not _MORE_AFTER.search(text[found[-1].end():])
+
+
 def with_negation(hits: list[Hit], scopes: list[Scope]) -> list[Hit]:
     """The hits, those inside a scope that applies to them marked ``negated``."""
     out = []

@@ -33,6 +33,9 @@ class LinearScorer:
     coef: np.ndarray          # (categories, features): words, then chars, then lexicon (LEX_c, NEG_c)
     intercept: np.ndarray
     thresholds: np.ndarray
+    named_thresholds: np.ndarray   # the thresholds for texts that name the need outright (at most ``thresholds``)
+    calibration: dict         # {"plain": [(xs, ys)] per category, "named": [(xs, ys)]}: isotonic maps
+    named_rule: bool = True   # use ``named_thresholds`` for the needs a text names outright
 
     def __post_init__(self):
         self.tokenizer = Tokenizer(self.dictionary)
@@ -52,7 +55,9 @@ class LinearScorer:
         """Whether the arrays fit together (a model saved by other code of the same version may not)."""
         k = len(self.categories)
         width = len(self.word_vocabulary) + len(self.char_vocabulary) + 2 * k + 1
-        return self.coef.shape == (k, width) and len(self.intercept) == len(self.thresholds) == k
+        return (self.coef.shape == (k, width) and len(self.intercept) == len(self.thresholds) == k
+                and len(self.named_thresholds) == k
+                and all(len(self.calibration.get(part, ())) == k for part in ("plain", "named")))
 
     def analyse(self, text: str) -> Analysis:
         return analyse(text, self.tokenizer, self.lexicon, word_ngram_max=self.word_ngram_max,
@@ -60,7 +65,7 @@ class LinearScorer:
 
     def features(self, a: Analysis) -> tuple[np.ndarray, np.ndarray]:
         """(indices, values) of the sparse feature vector of one analysed text."""
-        wi, wv = tfidf(a.word_terms, self.word_vocabulary, self.word_idf)
+        wi, wv = a.word_tfidf = tfidf(a.word_terms, self.word_vocabulary, self.word_idf)
         ci, cv = tfidf(a.char_grams, self.char_vocabulary, self.char_idf)
         li, lv = lexicon_features(a, self.category_index, self.lexicon_weight)
         return (np.concatenate([wi, ci + self._offsets[0], li + self._offsets[1]]),
@@ -70,11 +75,47 @@ class LinearScorer:
         idx, val = self.features(a)
         return _sigmoid(self.coef[:, idx] @ val + self.intercept)
 
+    def named_mask(self, a: Analysis) -> np.ndarray:
+        """(categories,) True where the text names the need outright (when the rule layer is on)."""
+        mask = np.zeros(len(self.categories), dtype=bool)
+        if self.named_rule:
+            mask[[self.category_index[c] for c in a.named_needs if c in self.category_index]] = True
+        return mask
+
+    def decisions(self, a: Analysis, p: np.ndarray) -> np.ndarray:
+        """(categories,) True for the predicted needs: at or above the threshold (the named threshold for
+        the needs the text names outright), and every need a short text names outright; none at all when
+        the text says outright that it needs nothing."""
+        named = self.named_mask(a)
+        chosen = (p >= np.where(named, self.named_thresholds, self.thresholds)) | (named & a.short)
+        return chosen & (not a.nothing_at_all)
+
+    def confidences(self, a: Analysis, p: np.ndarray) -> np.ndarray:
+        """(categories,) the calibrated chance that the text needs each category: the isotonic map of the
+        out-of-fold probabilities (the texts naming the need have a map of their own)."""
+        named = self.named_mask(a)
+        out = np.empty(len(p))
+        for k, pk in enumerate(p):
+            xs, ys = self.calibration["named" if named[k] else "plain"][k]
+            out[k] = np.interp(pk, xs, ys)
+        return out
+
     def word_contributions(self, a: Analysis, k: int) -> np.ndarray:
         """(len(word_terms),) how much each word n-gram pushes category ``k`` up."""
-        idx, val = tfidf(a.word_terms, self.word_vocabulary, self.word_idf)
+        if a.word_tfidf is None:
+            a.word_tfidf = tfidf(a.word_terms, self.word_vocabulary, self.word_idf)
+        idx, val = a.word_tfidf
         weight = dict(zip(idx.tolist(), (self.coef[k, idx] * val).tolist()))
         return np.array([weight.get(self.word_vocabulary.get(t, -1), 0.0) for t in a.word_terms])
+
+    def is_specific(self, term: str, k: int, share: float = 0.5) -> bool:
+        """Whether the word pushes category ``k`` up at least ``share`` of as much as it pushes the
+        category it pushes most (a word that speaks for every need, such as อยากได้, is evidence of none)."""
+        j = self.word_vocabulary.get(term)
+        if j is None:
+            return False
+        column = self.coef[:, j]
+        return column[k] > 0 and column[k] >= share * column.max()
 
 
 def tfidf(terms: list[str], vocabulary: dict, idf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import re
 import threading
 import time
 from pathlib import Path
@@ -81,6 +82,20 @@ def _corpus_row(path: Path, row: dict, codes: set, seen: set) -> dict:
             "split": row["split"], "file": path.name}
 
 
+_ROUND = re.compile(r"^corpus_([a-z])_")
+
+
+def round_of(row: dict) -> str:
+    """The round of writing a corpus row comes from: the letter of ``corpus_<letter>_<code>.csv``,
+    ``first`` for the first round's files, ``dev`` for their dev rows (a style of their own)."""
+    if row["split"] == "dev":
+        return "dev"
+    if row["file"] == "desk":
+        return "desk"
+    m = _ROUND.match(row["file"])
+    return m.group(1) if m else "first"
+
+
 def label_matrix(rows: list[dict], categories: list[str]) -> np.ndarray:
     index = {c: i for i, c in enumerate(categories)}
     Y = np.zeros((len(rows), len(categories)), dtype=int)
@@ -90,10 +105,12 @@ def label_matrix(rows: list[dict], categories: list[str]) -> np.ndarray:
     return Y
 
 
-def train_model(ref, *, corpus_dir=None, seed: int = 0, splits=TRAINING_SPLITS) -> IntakeModel:
-    """Fit the classifier on the corpus's train and dev splits (the test split is never seen) and wrap it
-    with the training data's hash. ``corpus_dir`` defaults to ``<DATA_DIR>/intake``. ``splits=("train",)`` leaves the dev split out,
-    to score it (``evaluate_model(..., dev=True)``)."""
+def train_model(ref, *, corpus_dir=None, seed: int = 0, splits=TRAINING_SPLITS, corrections=(),
+                progress=None) -> IntakeModel:
+    """Fit the classifier on the corpus's train and dev splits (the test split is never seen), plus the
+    desk's ``corrections`` (``{"text", "chosen"}`` dicts: the needs the desk finally chose), and wrap it
+    with the training data's hash. ``corpus_dir`` defaults to ``<DATA_DIR>/intake``. ``splits=("train",)``
+    leaves the dev split out, to score it. ``progress`` (a callable taking a message) hears each step."""
     if "test" in splits:
         raise ValueError("the test split is never trained on")
     from matcher.intake.estimator import DEFAULT_PARAMS, IntakeClassifier
@@ -101,16 +118,27 @@ def train_model(ref, *, corpus_dir=None, seed: int = 0, splits=TRAINING_SPLITS) 
     categories = list(ref.category_codes)
     data_hash = corpus_hash(base)
     rows = [r for r in read_corpus(base, categories) if r["split"] in splits]
+    rows += correction_rows(corrections, categories)
     lexicon = read_lexicon(base / "lexicon.csv", categories)
     start = time.perf_counter()
     est = IntakeClassifier(categories=categories, lexicon=lexicon, random_state=seed, **DEFAULT_PARAMS)
-    est.fit([r["text"] for r in rows], label_matrix(rows, categories))
-    info = {"train_rows": len(rows), "splits": list(splits), "seconds": round(time.perf_counter() - start, 2),
-            "seed": seed,
+    est.fit([r["text"] for r in rows], label_matrix(rows, categories), groups=[round_of(r) for r in rows],
+            progress=progress)
+    info = {"train_rows": len(rows), "splits": list(splits), "corrections": len(corrections),
+            "seconds": round(time.perf_counter() - start, 2), "seed": seed,
             "params": est.get_params(deep=False) | {"lexicon": f"{len(lexicon)} rows"},
             "corpus_files": [p.name for p in corpus_files(base)],
-            "thresholds": dict(zip(categories, np.round(est.thresholds_, 3).tolist()))}
+            "thresholds": dict(zip(categories, np.round(est.thresholds_, 3).tolist())),
+            "named_thresholds": dict(zip(categories, np.round(est.named_thresholds_, 3).tolist()))}
     return IntakeModel(est.to_scorer(), data_hash=data_hash, info=info, ref=ref)
+
+
+def correction_rows(corrections, categories) -> list[dict]:
+    """The desk's corrections as training rows (round ``desk``: a group of their own in the folds); needs
+    outside the taxonomy are dropped."""
+    known = set(categories)
+    return [{"id": f"desk-{i}", "text": c["text"], "labels": [n for n in c["chosen"] if n in known],
+             "lang": "", "split": "train", "file": "desk"} for i, c in enumerate(corrections)]
 
 
 _TRAIN_LOCK = threading.Lock()
@@ -126,7 +154,7 @@ def load_or_train(model_path, ref, *, corpus_dir=None, progress=None) -> IntakeM
         if model is None:
             if progress:
                 progress(f"training the intake classifier into {path} ...")
-            model = train_model(ref, corpus_dir=corpus_dir)
+            model = train_model(ref, corpus_dir=corpus_dir, progress=progress)
             model.save(path)
         return model
 
@@ -145,38 +173,3 @@ def current_saved_model(model_path, ref, *, corpus_dir=None) -> IntakeModel | No
             and model.scorer.is_consistent()):
         return model
     return None
-
-
-def evaluate_model(model: IntakeModel, ref, *, corpus_dir=None, cv_folds: int = 5, seed: int = 0,
-                   dev: bool = False) -> dict:
-    """How well the model does on the held-out test split (micro and macro F1, per-category precision,
-    recall, F1 and support, the most frequent confusions, per-language macro F1, false needs on texts
-    with no need), plus ``cv_folds``-fold cross-validation of the same training on the training splits.
-    ``dev=True`` adds the dev split scored by a model trained on the train split alone."""
-    from matcher.intake.estimator import (
-        cross_validate,
-        multilabel_report,
-        nearest_overlap,
-    )
-    categories = model.categories
-    corpus_dir = Path(corpus_dir) if corpus_dir else corpus_dir_of(ref)
-    rows = read_corpus(corpus_dir, categories)
-    test = [r for r in rows if r["split"] == "test"]
-    train = [r for r in rows if r["split"] in TRAINING_SPLITS]
-    Y, P = label_matrix(test, categories), model.predict([r["text"] for r in test])
-    report = {"model": {"version": model.version, "data_hash": model.data_hash, "trained_at": model.trained_at},
-              "test": multilabel_report(Y, P, categories, langs=[r["lang"] for r in test],
-                                        ids=[r["id"] for r in test])}
-    report["test"]["nearest_training_overlap"] = nearest_overlap([r["text"] for r in test],
-                                                                 [r["text"] for r in train])
-    if cv_folds and cv_folds > 1:
-        lexicon = read_lexicon(corpus_dir / "lexicon.csv", categories)
-        report["cross_validation"] = cross_validate([r["text"] for r in train], label_matrix(train, categories),
-                                                    categories, lexicon, folds=cv_folds, seed=seed)
-    if dev:
-        rows_dev = [r for r in rows if r["split"] == "dev"]
-        without_dev = train_model(ref, corpus_dir=corpus_dir, seed=seed, splits=("train",))
-        report["dev"] = multilabel_report(label_matrix(rows_dev, categories),
-                                          without_dev.predict([r["text"] for r in rows_dev]), categories,
-                                          langs=[r["lang"] for r in rows_dev], ids=[r["id"] for r in rows_dev])
-    return report

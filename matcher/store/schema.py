@@ -204,6 +204,13 @@ MIGRATIONS += [
             PRIMARY KEY (slot, bucket, subject)) WITHOUT ROWID""",
         """ALTER TABLE personal_data_reads ADD COLUMN user_id INTEGER REFERENCES users(id)""",
     ],
+    # 9 -> 10: intake: the desk's corrections of the suggested needs. One row per case, written with the case (so
+    # under the same consent); the text stays in cases.text and goes with the case.
+    [
+        """CREATE TABLE intake_corrections (
+            id INTEGER PRIMARY KEY, case_id INTEGER NOT NULL UNIQUE REFERENCES cases(id) ON DELETE CASCADE,
+            suggested TEXT NOT NULL, chosen TEXT NOT NULL, model TEXT, desk TEXT, created_at TEXT NOT NULL)""",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

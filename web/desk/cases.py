@@ -73,6 +73,9 @@ def read_case(form) -> tuple[dict, dict]:
     if case["cluster"] and case["cluster"] not in {c["id"] for c in directory.clusters(get_db())}:
         errors["cluster"] = i18n.t("err_choice", value=case["cluster"])
     case["needs"] = _unique(form.getlist("needs"))
+    known = get_reference().category_by_code
+    case["suggested"] = [n for n in _unique(form.getlist("suggested")) if n in known][:MAX_NEEDS * 2]
+    case["intake_model"] = (form.get("intake_model") or "").strip()[:64]
     return case, errors
 
 
@@ -200,6 +203,8 @@ def _render_needs(case, *, chosen: bool, error: str | None = None, status: int =
              and n["code"] not in {s["code"] for s in suggested}]
     if not chosen:
         case["needs"] = [n["code"] for n in suggested][:MAX_NEEDS]
+    case["suggested"] = [n["code"] for n in suggested]              # what the desk confirms or corrects
+    case["intake_model"] = classified.get("model") or ""
     shown = {n["code"] for n in suggested + maybe}
     others = [c for c in get_reference().categories if c["code"] not in shown]
     return page("desk/case_needs.html", status, case=case, suggested=suggested, maybe=maybe, others=others,
@@ -289,8 +294,10 @@ def case_send():
     if not consent_by:
         return _render_consent(case, assignment, error=i18n.t("err_consent_by"), status=422, **again)
     body = referral_body(case, assignment, consent_by, shown_at, scope)
+    correction = {"suggested": case["suggested"], "chosen": case["needs"], "model": case["intake_model"] or None}
     try:
-        referral = services.create_referral(body, current_principal(), idempotency_key=f"desk-page-{key}")
+        referral = services.create_referral(body, current_principal(), idempotency_key=f"desk-page-{key}",
+                                            correction=correction)
     except RismepError as error:
         return _render_consent(case, assignment, error=i18n.message(error), status=error.status, **again)
     flash(i18n.t("referral_sent", id=referral["id"]), "success")

@@ -6,21 +6,27 @@ pages, which show them in Thai and English.
 
 from __future__ import annotations
 
+from matcher.access import actor_of
 from matcher.analysis import kpis as kpi
 from matcher.analysis import network, report
+from matcher.clock import now_text
 from matcher.engine import matching
 from matcher.notifications import inbox
 from matcher.engine.request import MatchRequest
 from matcher.engine.results import MatchResult
 from matcher.referrals import service as referrals
 from matcher.store import referrals as referral_store
+from matcher.store import intake as intake_store
+from matcher.store import transaction
 from web.context import engine, get_db, get_reference, get_snapshot
 
 # -- intake --------------------------------------------------------------------------------------------
 
 def classify(text: str) -> dict:
-    """``{"needs": [{code, label_th, label_en, confidence, evidence}], "province": code|None, ...}``."""
-    return engine().intake.classify(text)
+    """``{"needs": [{code, label_th, label_en, confidence, evidence}], "province": code|None, ...,
+    "model": "<version> <trained at>"}`` (the model is recorded with the desk's correction)."""
+    model = engine().intake
+    return {**model.classify(text), "model": f"{model.version} {model.trained_at}"}
 
 
 # -- matching ------------------------------------------------------------------------------------------
@@ -33,8 +39,19 @@ def match(body: dict) -> MatchResult:
 
 # -- referrals -----------------------------------------------------------------------------------------
 
-def create_referral(body: dict, principal: dict, idempotency_key: str | None = None) -> dict:
-    return referrals.create_referral(get_db(), get_snapshot(), body, principal, idempotency_key=idempotency_key)
+def create_referral(body: dict, principal: dict, idempotency_key: str | None = None,
+                    correction: dict | None = None) -> dict:
+    """Create the referral; with ``correction`` (``{"suggested", "chosen", "model"}``: the needs intake
+    suggested and those the desk sent), store it with the case in the same transaction, so that both are
+    written, under the case's consent, or neither."""
+    db = get_db()
+    with transaction(db):
+        referral = referrals.create_referral(db, get_snapshot(), body, principal, idempotency_key=idempotency_key)
+        if correction is not None and not referral.get("replayed"):
+            intake_store.record_correction(db, referral_id=referral["id"], suggested=correction["suggested"],
+                                           chosen=correction["chosen"], model=correction.get("model"),
+                                           desk=actor_of(principal), at=now_text())
+    return referral
 
 
 def get_referral(referral_id: int, principal: dict) -> dict:
