@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 
 from matcher import accounts
 from test_desk_pages import Desk, desk, desk_template, legs_of, page_text, post, referral_id  # noqa: F401

@@ -98,7 +98,6 @@ def test_member_round_trip_is_lossless(empty_db, name, capacity, spec, years):
 
 def test_an_existing_database_is_migrated_when_the_app_starts(tmp_path):
     """A file made before the latest migration gets it on the next start (make run, make serve, tests)."""
-    import re
     from api import create_app
 
     def tables_and_columns(path):
