@@ -113,3 +113,20 @@ def tiny_intake_corpus(tmp_path_factory):
             writer.writeheader()
             writer.writerows(keep)
     return out
+
+
+def signed_in_client(app, db, username: str | None = None, lang: str | None = None, csrf: str = "token-for-tests"):
+    """A test client of ``app`` signed in as ``username`` with a real server-side session in the store (the
+    sign-in form itself is tested in test_sessions.py), with a known CSRF token and the page's language."""
+    from datetime import timedelta
+
+    from matcher.store.sessions import start_session
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["csrf_token"] = csrf
+        if username:
+            uid = db.execute("SELECT id FROM users WHERE username = ?", [username]).fetchone()[0]
+            session["sid"] = start_session(db, uid, lifetime=timedelta(hours=12), idle=timedelta(hours=1))
+        if lang:
+            session["lang"] = lang
+    return client

@@ -13,10 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import DATA_DIR
+from conftest import DATA_DIR, signed_in_client
 from matcher import accounts, clock
 from matcher.store import open_db
-from matcher.store.sessions import start_session
 from web.desk import i18n, services
 from web.desk.referrals_pages import parse_baht
 
@@ -88,15 +87,7 @@ class Desk:
 
     def client(self, username: str | None = None, lang: str | None = None):
         """A test client signed in as ``username`` (session set directly; sign-in itself is tested below)."""
-        client = self.app.test_client()
-        with client.session_transaction() as session:
-            session["csrf_token"] = "token-for-tests"
-            if username:
-                uid = self.db.execute("SELECT id FROM users WHERE username = ?", [username]).fetchone()[0]
-                session["sid"] = start_session(self.db, uid, lifetime=timedelta(hours=12), idle=timedelta(hours=1))
-            if lang:
-                session["lang"] = lang
-        return client
+        return signed_in_client(self.app, self.db, username, lang)
 
     def count(self, table: str) -> int:
         return self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]

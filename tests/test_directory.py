@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import signed_in_client
 from matcher import accounts
 from matcher.store import open_db
 from web.desk import directory_search as ds
@@ -45,13 +46,7 @@ class Site:
         self.app, self.db = app, db
 
     def client(self, username: str | None = None, lang: str | None = None):
-        client = self.app.test_client()
-        with client.session_transaction() as session:
-            if username:
-                session["uid"] = self.db.execute("SELECT id FROM users WHERE username = ?", [username]).fetchone()[0]
-            if lang:
-                session["lang"] = lang
-        return client
+        return signed_in_client(self.app, self.db, username, lang)
 
     @contextlib.contextmanager
     def context(self, lang: str = "th"):

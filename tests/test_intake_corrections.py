@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from conftest import DATA_DIR
+from conftest import DATA_DIR, signed_in_client
 from matcher import accounts
 from matcher.errors import Unavailable
 from matcher.store import open_db
@@ -37,11 +37,7 @@ def desk_app(db_path, monkeypatch):
 
 
 def signed_in(app, db):
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["csrf_token"] = "t"
-        session["uid"] = db.execute("SELECT id FROM users WHERE username = 'demo-desk'").fetchone()[0]
-    return client
+    return signed_in_client(app, db, "demo-desk", csrf="t")
 
 
 def post(client, path, **data):

@@ -268,7 +268,7 @@ def test_an_event_and_its_outbox_rows_are_written_together(desk, db_path):
     bad = desk.client.post("/api/v1/referrals", headers=desk.headers("desk"), json={
         "enterprise": {"name": "x", "province": "TH-50"}, "needs": ["gmp_haccp"],
         "assignment": {"gmp_haccp": "A9999"}})
-    assert_error_shape(bad, 422)
+    assert_error_shape(bad, 404)
     assert desk.db.execute("SELECT count(*) FROM outbox").fetchone()[0] == before
     desk.create()
     rows = desk.db.execute("SELECT n.kind, n.event_id, e.to_status FROM outbox o JOIN notifications n ON "

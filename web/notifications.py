@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import Boolean, Integer, List, String
-from apiflask.validators import Length, OneOf, Range
-from flask import current_app
+from apiflask.validators import Length, OneOf, Range, Regexp
+from flask import current_app, request
 
+from matcher.errors import BadRequest
 from matcher.notifications import inbox
 from matcher.notifications import settings as notify_settings
 from matcher.referrals import followup
@@ -27,9 +28,12 @@ class RecipientQuery(Schema):
 
 
 class SettingsIn(Schema):
-    email = String(allow_none=True, validate=Length(0, 500), metadata={"example": "desk-th50@example.org"})
-    webhook_url = String(allow_none=True, validate=Length(0, 500),
-                         metadata={"example": "https://example.org/hooks/rismep"})
+    email = String(allow_none=True, validate=[Length(0, 500), Regexp(notify_settings.EMAIL.pattern + "|^$",
+                                                                    error="Not an e-mail address such as desk@example.org.")],
+                   metadata={"example": "desk-th50@example.org", "description": "empty or null: no e-mail"})
+    webhook_url = String(allow_none=True, validate=[Length(0, 500), Regexp(notify_settings.URL.pattern + "|^$",
+                                                                          error="Not an http(s) URL.")],
+                         metadata={"example": "https://example.org/hooks/rismep", "description": "empty or null: none"})
     channels = List(String(validate=OneOf(("email", "webhook"))), metadata={"example": ["email", "webhook"]})
     language = String(validate=OneOf(("th", "en")), metadata={"description": "th first; en for English speakers"})
     rotate_secret = Boolean(metadata={"description": "make a new webhook secret (shown once)"})
@@ -82,7 +86,10 @@ def list_notifications(query):
 @bp.input(ReadIn, arg_name="body")
 @bp.doc(responses={200: "How many were marked read, and the unread count", **ERRORS})
 def read_notifications(body):
-    """Mark the caller's notifications read (of one referral, or all)."""
+    """Mark the caller's notifications read (of one referral, or all: send ``{}``)."""
+    if request.get_json(silent=True) is None:
+        raise BadRequest("Send a JSON object: {\"referral_id\": 12} marks one referral's notifications read, "
+                         "{} marks them all.", field="body")
     return inbox.mark_read(get_db(), auth.current_principal(), body.get("referral_id"))
 
 

@@ -161,6 +161,11 @@ SCHEMA_RULES = {
          "then": {"required": ["consent"], "properties": {"consent": {
              "type": "object", "required": ["given"], "properties": {"given": {"const": True}}}}}},
     ]},
+    # A channel needs its address in the same request (the stored one is not visible to the description).
+    "SettingsIn": {"allOf": [
+        {"if": {"required": ["channels"], "properties": {"channels": {"contains": {"const": channel}}}},
+         "then": {"required": [field], "properties": {field: {"type": "string", "minLength": 1}}}}
+        for channel, field in (("email", "email"), ("webhook", "webhook_url"))]},
     "LegIn": {"allOf": [
         {"if": {"properties": {"status": {"const": "declined"}}},
          "then": {"required": ["reason"], "properties": {"reason": {"type": "string"}}},

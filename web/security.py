@@ -94,7 +94,13 @@ class SharedLimiter:
 
 
 def too_many(what: str, wait: int) -> TooManyRequests:
-    error = TooManyRequests(f"Too many {what}; try again in {wait} s.", field=None)
+    """429 for ``what`` ("sign-in attempts / พยายามเข้าสู่ระบบบ่อยเกินไป": English, then Thai), with the wait;
+    the desk shows the sentence of its page's language only (``message_th`` / ``message_en``)."""
+    english, _, thai = what.partition(" / ")
+    error = TooManyRequests(f"Too many {english}; try again in {wait} s.", field=None)
+    error.message_en = error.message
+    if thai:
+        error.message_th = f"{thai} กรุณารอ {wait} วินาทีแล้วลองใหม่"
     error.retry_after = wait
     return error
 

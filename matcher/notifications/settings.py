@@ -63,10 +63,11 @@ def save_settings(db, principal: dict, body, recipient: str | None = None) -> di
     if not isinstance(channels, list) or any(c not in outbox.CHANNELS for c in channels):
         raise Unprocessable(f"channels must be a list of {', '.join(outbox.CHANNELS)}; got {channels!r}.",
                             field="channels", allowed=list(outbox.CHANNELS))
-    if "email" in channels and not email:
-        raise Unprocessable("The email channel needs an e-mail address.", field="email")
-    if "webhook" in channels and not url:
-        raise Unprocessable("The webhook channel needs a webhook_url.", field="webhook_url")
+    given = "channels" in body  # channels sent now come with their addresses in the same request
+    if "email" in channels and not (body.get("email") if given else email):
+        raise Unprocessable("The email channel needs an e-mail address (send email with channels).", field="email")
+    if "webhook" in channels and not (body.get("webhook_url") if given else url):
+        raise Unprocessable("The webhook channel needs a webhook_url (send it with channels).", field="webhook_url")
     language = body.get("language", current.get("language", "th"))
     if language not in LANGUAGES:
         raise Unprocessable(f"language must be th or en; got {language!r}.", field="language", allowed=LANGUAGES)

@@ -468,10 +468,11 @@ def reason_label(code: str) -> str:
 def message(error) -> str:
     """A user-facing text for an engine error: its Thai/English text when it carries one, else its message
     (a rate limit is said in the page's language only)."""
-    if getattr(error, "status", None) == 429:
-        wait = re.search(r"(\d+)\s*s\b", error.message)
-        return t("err_too_many", seconds=wait.group(1) if wait else "60")
     lang = current_language()
+    if getattr(error, "status", None) == 429:
+        specific = getattr(error, f"message_{lang}", None)
+        wait = re.search(r"(\d+)\s*s\b", error.message)
+        return specific or t("err_too_many", seconds=wait.group(1) if wait else "60")
     for attr in (f"message_{lang}", lang):
         text = getattr(error, attr, None)
         if isinstance(text, str) and text:
