@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -56,8 +57,11 @@ def demo(demo_db_template, tmp_path_factory, ref):
 @pytest.fixture(scope="session")
 def intake_model_path(tmp_path_factory) -> Path:
     """Where the apps of this test session keep the intake model: trained on first use, then shared (never
-    inside the working tree)."""
-    return tmp_path_factory.mktemp("models") / "intake.joblib"
+    inside the working tree). Parallel test workers share one folder, so the model is trained once."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    (shared / "models").mkdir(exist_ok=True)
+    return shared / "models" / "intake.joblib"
 
 
 @pytest.fixture

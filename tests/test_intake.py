@@ -474,3 +474,21 @@ def test_near_duplicate_groups_join_paraphrases_transitively():
              "อยากได้โลโก้ใหม่"]
     g = near_duplicate_groups(texts)
     assert g[0] == g[1] == g[2] and len({g[0], g[3], g[4]}) == 3
+
+
+def test_thresholds_are_set_on_the_rows_written_like_the_desks_input(small_corpus, monkeypatch):
+    """``tune_rows`` decides which out-of-fold predictions set the thresholds: all rows when every row (or
+    none) is marked; a category with too few marked positives keeps the thresholds of all rows."""
+    from matcher.intake import estimator
+    monkeypatch.setattr(estimator, "MIN_TUNING_POSITIVES", 1)
+    X, Y, codes = small_xy(small_corpus)
+
+    def fitted(tune_rows):
+        return IntakeClassifier(categories=codes, C=2.0, threshold_folds=3).fit(X, Y, tune_rows=tune_rows)
+
+    everyone = fitted(None)
+    assert np.array_equal(fitted(np.ones(len(X), dtype=bool)).thresholds_, everyone.thresholds_)
+    marked = np.arange(len(X)) % 2 == 0
+    assert not np.array_equal(fitted(marked).thresholds_, everyone.thresholds_)
+    monkeypatch.setattr(estimator, "MIN_TUNING_POSITIVES", 10_000)
+    assert np.array_equal(fitted(marked).thresholds_, everyone.thresholds_)     # too few: all rows

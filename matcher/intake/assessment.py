@@ -135,13 +135,18 @@ def correction_curve(ref, rows, *, corpus_dir=None, shares=CURVE_SHARES, seed: i
 
 
 def is_not_worse(candidate, current, ref, *, corpus_dir=None) -> dict:
-    """Whether ``candidate`` may replace ``current``: its macro F1 on the old test split is at least the
-    current model's, and its named-need recall too. Returns both models' figures and ``"swap"``."""
+    """Whether ``candidate`` may replace ``current``: its macro F1 on the held-out split (the independent
+    split when it is there, the old test split otherwise) is at least the current model's, and its
+    named-need recall too. Returns both models' figures and ``"swap"``."""
     base = Path(corpus_dir) if corpus_dir else corpus_dir_of(ref)
-    test = [r for r in read_corpus(base, candidate.categories) if r["split"] == "test"]
+    held_out = read_independent_split(base / INDEPENDENT_SPLIT, candidate.categories) \
+        if (base / INDEPENDENT_SPLIT).exists() else None
+    key = "independent_macro_f1" if held_out else "test_macro_f1"
+    if not held_out:
+        held_out = [r for r in read_corpus(base, candidate.categories) if r["split"] == "test"]
     figures = {}
     for name, model in (("candidate", candidate), ("current", current)):
-        figures[name] = {"test_macro_f1": split_report(model, test, with_ids=False)["macro"]["f1"]}
+        figures[name] = {key: split_report(model, held_out, with_ids=False)["macro"]["f1"]}
         if (base / NAMED_TABLE).exists():
             figures[name]["named_recall"] = named_recall(model, read_named_table(base / NAMED_TABLE,
                                                                                  model.categories))["recall"]

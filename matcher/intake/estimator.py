@@ -103,11 +103,14 @@ class IntakeClassifier(ClassifierMixin, BaseEstimator):
 
     # -- fitting -----------------------------------------------------------------------------------------
 
-    def fit(self, X, Y, groups=None, progress=None):
+    def fit(self, X, Y, groups=None, progress=None, sample_weight=None, tune_rows=None):
         """Learn the dictionary, vocabularies, coefficients, thresholds and calibration from texts ``X`` and
         0/1 ``Y``. ``groups`` (one label per text, e.g. the round of writing it comes from) keeps each group
         in one fold of the out-of-fold predictions, so that thresholds and calibration are set on texts of
-        writers the fold's model has not read. ``progress`` (a callable taking a message) hears each step."""
+        writers the fold's model has not read. ``progress`` (a callable taking a message) hears each step.
+        ``sample_weight`` (one per text) weighs texts in the regressions; ``tune_rows`` (bool per text) marks
+        the texts whose out-of-fold predictions set the thresholds and calibration (all texts by default):
+        the texts most like what the model will be given."""
         X, Y = _checked_xy(X, Y)
         say = progress or (lambda message: None)
         self.classes_ = np.array(list(self.categories) if self.categories is not None
@@ -127,8 +130,9 @@ class IntakeClassifier(ClassifierMixin, BaseEstimator):
         say(f"fitting {len(self.classes_)} regressions, then {len(folds)} out-of-fold models for the thresholds")
         all_rows = np.arange(len(X))
         jobs = [(all_rows, None)] + folds
+        weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
         fitted = Parallel(n_jobs=min(self.n_jobs, len(jobs)))(
-            delayed(_fit_rows)(data, Y, train, test, self._fit_params()) for train, test in jobs)
+            delayed(_fit_rows)(data, Y, train, test, self._fit_params(), weights) for train, test in jobs)
         (self.word_block_, self.char_block_, self.coef_, self.intercept_), _ = fitted[0]
         self.word_vocabulary_ = self.word_block_.vocabulary(data.word_terms)
         self.char_vocabulary_ = self.char_block_.vocabulary(data.char_terms)
@@ -137,10 +141,13 @@ class IntakeClassifier(ClassifierMixin, BaseEstimator):
             P = np.zeros(Y.shape, dtype=float)
             for (_, test), (_, p) in zip(folds, fitted[1:]):
                 P[test] = p
-            self.thresholds_ = np.array([best_threshold(Y[:, k], P[:, k], forced[:, k]) for k in range(Y.shape[1])])
-            self.named_thresholds_ = np.array([best_named_threshold(Y[:, k], P[:, k], named[:, k], forced[:, k], t)
-                                               for k, t in enumerate(self.thresholds_)])
-            self.calibration_ = calibration_maps(P, Y, named)
+            masks = [tuning_rows(Y[:, k], tune_rows) for k in range(Y.shape[1])]
+            self.thresholds_ = np.array([best_threshold(Y[m, k], P[m, k], forced[m, k]) for k, m in enumerate(masks)])
+            self.named_thresholds_ = np.array([
+                best_named_threshold(Y[m, k], P[m, k], named[m, k], forced[m, k], self.thresholds_[k])
+                for k, m in enumerate(masks)])
+            maps = [calibration_maps(P[m][:, [k]], Y[m][:, [k]], named[m][:, [k]]) for k, m in enumerate(masks)]
+            self.calibration_ = {part: [one[part][0] for one in maps] for part in ("plain", "named")}
         else:
             self.thresholds_ = np.full(Y.shape[1], 0.5)
             self.named_thresholds_ = np.zeros(Y.shape[1])
@@ -272,7 +279,19 @@ def _weighted(counts, idf, rows=None) -> sp.csr_matrix:
     return normalize(part @ sp.diags(idf), norm="l2", copy=False).tocsr()
 
 
-def _fit_rows(data: _Features, Y, train, test, params):
+MIN_TUNING_POSITIVES = 15
+
+
+def tuning_rows(y, tune_rows) -> np.ndarray:
+    """The rows that set one category's threshold and calibration (``y``: its 0/1 column): ``tune_rows``
+    when they hold at least ``MIN_TUNING_POSITIVES`` texts that need it, otherwise all rows."""
+    if tune_rows is None:
+        return np.ones(len(y), dtype=bool)
+    tune = np.asarray(tune_rows, dtype=bool)
+    return tune if y[tune].sum() >= MIN_TUNING_POSITIVES else np.ones(len(y), dtype=bool)
+
+
+def _fit_rows(data: _Features, Y, train, test, params, weights=None):
     """One fit on the ``train`` rows: (word block, char block, coef, intercept), and the probabilities of
     the ``test`` rows (None without them). Run in a worker process."""
     word_block = TfidfBlock(data.W, train, params["word_min_df"])
@@ -280,7 +299,7 @@ def _fit_rows(data: _Features, Y, train, test, params):
     M = data.matrix(word_block, char_block, params, rows=train)
     coef, intercept = [], []
     for k in range(Y.shape[1]):
-        w, b = _fit_one(M, Y[train, k], params["C"])
+        w, b = _fit_one(M, Y[train, k], params["C"], None if weights is None else weights[train])
         coef.append(w)
         intercept.append(b)
     coef, intercept = np.vstack(coef), np.array(intercept)
@@ -291,14 +310,14 @@ def _fit_rows(data: _Features, Y, train, test, params):
     return (word_block, char_block, coef, intercept), p
 
 
-def _fit_one(M, y, C):
+def _fit_one(M, y, C, weights=None):
     """Coefficients and intercept of one category's logistic regression (a constant when y is)."""
     if y.min() == y.max():
         return np.zeros(M.shape[1]), (10.0 if y[0] else -10.0)
     # The dual liblinear solver: many more features than texts, and 100 times faster here than the primal.
     lr = LogisticRegression(C=C, class_weight="balanced", solver="liblinear", dual=True, max_iter=5000,
                             random_state=0)
-    lr.fit(M, y)
+    lr.fit(M, y, sample_weight=weights)
     return lr.coef_[0].astype(float), float(lr.intercept_[0])
 
 

@@ -9,7 +9,7 @@ import threading
 
 from matcher.errors import Unprocessable
 
-INTAKE_VERSION = "2.0"
+INTAKE_VERSION = "2.1"
 MAX_TEXT_CHARS = 2000
 
 THAI = "\u0e00-\u0e7f"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import fcntl
 import hashlib
 import re
 import threading
@@ -105,8 +107,17 @@ def label_matrix(rows: list[dict], categories: list[str]) -> np.ndarray:
     return Y
 
 
+DESK_STYLE_WEIGHT = 1.0  # weight of the texts written like the desk's input (1: as any other; they set the thresholds)
+
+
+def is_desk_style(row: dict) -> bool:
+    """Whether a training row was written the way texts reach the desk: the persona rounds
+    (``corpus_<letter>_personas.csv``) and the desk's own corrections."""
+    return row["file"] == "desk" or row["file"].endswith("_personas.csv")
+
+
 def train_model(ref, *, corpus_dir=None, seed: int = 0, splits=TRAINING_SPLITS, corrections=(),
-                progress=None) -> IntakeModel:
+                progress=None, desk_style_weight: float = DESK_STYLE_WEIGHT) -> IntakeModel:
     """Fit the classifier on the corpus's train and dev splits (the test split is never seen), plus the
     desk's ``corrections`` (``{"text", "chosen"}`` dicts: the needs the desk finally chose), and wrap it
     with the training data's hash. ``corpus_dir`` defaults to ``<DATA_DIR>/intake``. ``splits=("train",)``
@@ -122,9 +133,12 @@ def train_model(ref, *, corpus_dir=None, seed: int = 0, splits=TRAINING_SPLITS, 
     lexicon = read_lexicon(base / "lexicon.csv", categories)
     start = time.perf_counter()
     est = IntakeClassifier(categories=categories, lexicon=lexicon, random_state=seed, **DEFAULT_PARAMS)
+    desk_style = np.array([is_desk_style(r) for r in rows], dtype=bool)
     est.fit([r["text"] for r in rows], label_matrix(rows, categories), groups=[round_of(r) for r in rows],
-            progress=progress)
+            progress=progress, sample_weight=np.where(desk_style, desk_style_weight, 1.0),
+            tune_rows=desk_style if desk_style.any() else None)
     info = {"train_rows": len(rows), "splits": list(splits), "corrections": len(corrections),
+            "desk_style_rows": int(desk_style.sum()), "desk_style_weight": desk_style_weight,
             "seconds": round(time.perf_counter() - start, 2), "seed": seed,
             "params": est.get_params(deep=False) | {"lexicon": f"{len(lexicon)} rows"},
             "corpus_files": [p.name for p in corpus_files(base)],
@@ -144,12 +158,25 @@ def correction_rows(corrections, categories) -> list[dict]:
 _TRAIN_LOCK = threading.Lock()
 
 
+@contextlib.contextmanager
+def _training_file_lock(path: Path):
+    """Held while one process checks and trains the model at ``path``: workers of one server (and test
+    workers) that start together train it once, the others wait and load it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / f"{path.name}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def load_or_train(model_path, ref, *, corpus_dir=None, progress=None) -> IntakeModel:
     """The saved model if it exists, is of this version and was trained on the current corpus (same
     ``data_hash``); otherwise train one and save it (atomically) at ``model_path`` (the INTAKE_MODEL
     setting). ``progress`` (a callable taking a message) hears when training starts."""
     path = Path(model_path)
-    with _TRAIN_LOCK:
+    with _TRAIN_LOCK, _training_file_lock(path):
         model = current_saved_model(path, ref, corpus_dir=corpus_dir)
         if model is None:
             if progress:
