@@ -15,10 +15,12 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 
 install: $(BIN)/.installed
 
+# The intake model is trained (when missing or stale) beside the server, which answers at once; a request
+# that needs the model before it is ready waits for that one training instead of starting another.
 run: install
 	$(BIN)/flask --app api init-db
-	$(BIN)/flask --app api train-intake --if-stale > /dev/null
 	@echo "Serving the RISMEP matcher (synthetic demo network) on http://$(HOST):$(PORT)"
+	$(BIN)/flask --app api train-intake --if-stale > /dev/null & TRAIN=$$!; trap 'kill $$TRAIN 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/flask --app api run --host $(HOST) --port $(PORT)
 
 # Production: several gunicorn workers over the same SQLite file (WAL), and the notification worker beside

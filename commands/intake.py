@@ -56,14 +56,20 @@ def train_intake(corpus_dir, out_path, seed, if_stale, no_corrections, quiet):
 
     The corrections are those stored when a desk sent a case (what it confirmed, removed or added among
     the suggested needs). When a model is already saved and corrections were used, the new model
-    replaces it only if it is not worse on the held-out test split (macro F1) and on the named-need table
+    replaces it only if it is not worse on the held-out split (macro F1) and on the named-need table
     (recall); otherwise the current model stays and the figures say why.
 
     Example: flask --app api train-intake
     """
+    from matcher.intake.training import training_lock
+    path = Path(out_path or current_app.config["INTAKE_MODEL"])
+    with training_lock(path):        # a server that needs the model meanwhile waits for this training
+        _train_intake(path, corpus_dir, seed, if_stale, no_corrections, quiet)
+
+
+def _train_intake(path, corpus_dir, seed, if_stale, no_corrections, quiet):
     from matcher.intake.assessment import is_not_worse
     from matcher.intake.training import corpus_dir_of, current_saved_model, train_model
-    path = Path(out_path or current_app.config["INTAKE_MODEL"])
     if if_stale and current_saved_model(path, _ref(), corpus_dir=corpus_dir) is not None:
         _note(quiet, f"the intake classifier at {path} is up to date")
         return

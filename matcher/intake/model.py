@@ -46,6 +46,7 @@ from matcher.intake.text import (
 
 MAX_CANDIDATES = 3
 CANDIDATE_FLOOR = 0.2
+UNSUPPORTED_FLOOR = 0.5   # below this confidence a need with no word to show as evidence is only a candidate
 MAX_EVIDENCE = 4
 EVIDENCE_FLOOR = 0.1
 
@@ -119,9 +120,19 @@ class IntakeModel:
         for i, text in enumerate(texts):
             a = self.scorer.analyse(text)
             p = self.scorer.probabilities(a)
-            out[i] = self.scorer.decisions(a, p)
             conf[i] = self.scorer.confidences(a, p)
+            out[i] = self._shown(a, self.scorer.decisions(a, p), conf[i])
         return out, conf
+
+    def _shown(self, a: Analysis, chosen, conf) -> np.ndarray:
+        """The needs shown as needs: the model's decisions, less those below ``UNSUPPORTED_FLOOR`` confidence
+        for which no word of the text can be shown as evidence (they are offered as candidates instead: a
+        need the desk cannot see a reason for is a guess)."""
+        shown = np.array(chosen, dtype=int)
+        for k in np.flatnonzero(shown):
+            if conf[k] < UNSUPPORTED_FLOOR and not self._evidence(a, k):
+                shown[k] = 0
+        return shown
 
     def classify(self, text) -> dict:
         """The needs a text speaks of, with evidence; see the module docstring for the response shape.
@@ -132,8 +143,8 @@ class IntakeModel:
         text = checked_text(text)
         a = self.scorer.analyse(text)
         p = self.scorer.probabilities(a)
-        chosen = self.scorer.decisions(a, p)
         conf = self.scorer.confidences(a, p)
+        chosen = self._shown(a, self.scorer.decisions(a, p), conf)
         order = sorted(range(len(p)), key=lambda k: (-conf[k], self.scorer.categories[k]))
         needs = [self._need(a, k, conf[k]) for k in order if chosen[k]]
         candidates = [self._need(a, k, conf[k]) for k in order if not chosen[k] and conf[k] >= CANDIDATE_FLOOR]

@@ -159,7 +159,7 @@ _TRAIN_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
-def _training_file_lock(path: Path):
+def training_lock(path: Path):
     """Held while one process checks and trains the model at ``path``: workers of one server (and test
     workers) that start together train it once, the others wait and load it."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -176,7 +176,7 @@ def load_or_train(model_path, ref, *, corpus_dir=None, progress=None) -> IntakeM
     ``data_hash``); otherwise train one and save it (atomically) at ``model_path`` (the INTAKE_MODEL
     setting). ``progress`` (a callable taking a message) hears when training starts."""
     path = Path(model_path)
-    with _TRAIN_LOCK, _training_file_lock(path):
+    with _TRAIN_LOCK, training_lock(path):
         model = current_saved_model(path, ref, corpus_dir=corpus_dir)
         if model is None:
             if progress:
