@@ -11,6 +11,7 @@ import re
 
 from flask import request, session
 
+from .i18n_cases import STRINGS as CASE_STRINGS
 from .i18n_directory import STRINGS as DIRECTORY_STRINGS
 
 LANGUAGES = ("th", "en")
@@ -336,6 +337,7 @@ STRINGS: dict[str, tuple[str, str]] = {
 }
 
 STRINGS.update(DIRECTORY_STRINGS)
+STRINGS.update(CASE_STRINGS)
 
 ROLE_KEYS = {"desk": "role_desk", "member": "role_member", "analyst": "role_analyst", "admin": "role_admin"}
 

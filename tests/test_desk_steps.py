@@ -1,0 +1,121 @@
+"""The new-case steps as pages of their own: every step is POST-redirect-GET with the draft kept in the
+store, so reload and Back never resend a form; step 2 links back to step 1 with everything filled in; the
+province comes from the enterprise, with a notice when it is not the desk's; drafts are the account's own."""
+
+from __future__ import annotations
+
+import re
+
+from test_desk_pages import CASE, CLASSIFIED, TEXT, desk, desk_template, first_assignment, page_text  # noqa: F401
+
+TOKEN = "token-for-tests"
+STEP = re.compile(r"^/desk/cases/([0-9a-f]{32})/(needs|bundles|consent)$")
+
+
+def send(client, path, **data):
+    return client.post(path, data={"csrf_token": TOKEN, **data})
+
+
+def step_of(response) -> tuple[str, str]:
+    assert response.status_code == 303, page_text(response)[:1500]
+    found = STEP.match(response.location)
+    assert found, response.location
+    return found.group(1), response.location
+
+
+def hidden_form(html: str, action: str) -> dict:
+    form = re.search(rf'<form method="post" action="{re.escape(action)}"[^>]*>(.*?)</form>', html, re.S).group(1)
+    data: dict = {}
+    for name, value in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form):
+        data.setdefault(name, []).append(value.replace("&amp;", "&").replace("&#34;", '"').replace("&#39;", "'"))
+    return data
+
+
+def test_every_step_redirects_to_its_own_page_and_reload_and_back_resend_nothing(desk):
+    client = desk.client("demo-desk")
+    before = {t: desk.count(t) for t in ("referrals", "enterprises", "cases")}
+    token, needs_page = step_of(send(client, "/desk/cases/needs", **CASE))
+    first = client.get(needs_page)
+    again = client.get(needs_page)  # reload
+    assert first.status_code == again.status_code == 200
+    assert page_text(first) == page_text(again) and "ยืนยันความต้องการ" in page_text(first)
+    chosen = hidden_form(first.get_data(as_text=True), "/desk/cases/bundles")
+    assert chosen["draft"] == [token]
+    same, bundles_page = step_of(send(client, "/desk/cases/bundles", **chosen, needs=["shelf_life", "loan"]))
+    assert same == token, "one draft through the steps"
+    html = client.get(bundles_page).get_data(as_text=True)
+    assert client.get(bundles_page).status_code == 200 and f'href="{needs_page}"' in html, "a way back to step 2"
+    pick = hidden_form(html, "/desk/cases/consent")
+    _, consent_page = step_of(send(client, "/desk/cases/consent", **pick))
+    consent = client.get(consent_page).get_data(as_text=True)
+    assert client.get(needs_page).status_code == 200, "Back to step 2 shows it again"
+    form = hidden_form(consent, "/desk/cases/send")
+    assert form["assign.shelf_life"] == pick["assign.shelf_life"] and form["draft"] == [token]
+    sent = send(client, "/desk/cases/send", **form, consent="yes", consent_by="ศรี ใจดี")
+    assert sent.status_code == 302 and "/desk/referrals/" in sent.location
+    assert {t: desk.count(t) for t in before} == {t: n + 1 for t, n in before.items()}
+    for page in (consent_page, bundles_page, needs_page):  # Back after sending: the referral, not a resend
+        back = client.get(page)
+        assert back.status_code == 303 and back.location == sent.location
+    assert {t: desk.count(t) for t in before} == {t: n + 1 for t, n in before.items()}
+    assert desk.db.execute("SELECT data FROM case_drafts WHERE token = ?", [token]).fetchone()[0] is None, \
+        "a sent draft keeps no personal data"
+
+
+def test_step_two_links_back_to_step_one_with_everything_filled_in(desk):
+    client = desk.client("demo-desk")
+    token, needs_page = step_of(send(client, "/desk/cases/needs", **{**CASE, "province": ""}))
+    html = client.get(needs_page).get_data(as_text=True)
+    back = re.search(r'<a href="([^"]+)" id="change-details">', html).group(1).replace("&amp;", "&")
+    step1 = client.get(back).get_data(as_text=True)
+    for value in (CASE["enterprise_name"], CASE["contact_name"], CASE["contact_phone"], TEXT):
+        assert value in step1
+    assert f'name="draft" value="{token}"' in step1
+    assert re.search(r'<option value="">[^<]*</option>', step1.split('id="province"')[1].split("</select>")[0]), \
+        "a province read from the description is read again, not fixed"
+    changed = send(client, "/desk/cases/needs", **{**CASE, "province": "TH-83", "draft": token})
+    assert step_of(changed)[0] == token, "the same draft, corrected"
+    html = client.get(needs_page).get_data(as_text=True)
+    assert 'name="province" value="TH-83"' in html
+
+
+def test_an_enterprise_in_another_province_is_matched_there_with_a_notice(desk):
+    client = desk.client("demo-desk")
+    _, needs_page = step_of(send(client, "/desk/cases/needs", **{**CASE, "province": "TH-33"}))
+    html = client.get(needs_page).get_data(as_text=True)
+    notice = re.search(r'id="province-differs">(.*?)</div>', html, re.S).group(1)
+    assert "ศรีสะเกษ" in notice and "เชียงใหม่" in notice
+    conflict = re.search(r'id="province-conflict">(.*?)</div>', html, re.S).group(1)
+    assert "เชียงใหม่" in conflict and "ศรีสะเกษ" in conflict, "the description names Chiang Mai"
+    _, bundles_page = step_of(send(client, "/desk/cases/bundles", **hidden_form(html, "/desk/cases/bundles"),
+                                   needs=["loan"]))
+    html = client.get(bundles_page).get_data(as_text=True)
+    assert 'id="province-differs"' in html and "ศรีสะเกษ" in html.split('id="province-differs"')[1][:400]
+    assert "0 กม." not in html
+
+
+def test_the_province_named_in_the_description_is_used_and_not_flagged(desk):
+    client = desk.client("demo-desk")
+    _, needs_page = step_of(send(client, "/desk/cases/needs", **{**CASE, "province": ""}))
+    html = client.get(needs_page).get_data(as_text=True)
+    assert 'name="province" value="TH-50"' in html and 'name="province_from" value="text"' in html
+    assert 'id="province-differs"' not in html and 'id="province-conflict"' not in html
+    assert 'id="province-assumed"' not in html
+
+
+def test_a_draft_is_the_accounts_own(desk):
+    client = desk.client("demo-desk")
+    _, needs_page = step_of(send(client, "/desk/cases/needs", **CASE))
+    other = desk.client("demo-admin").get(needs_page)
+    assert other.status_code == 303 and other.location.endswith("/desk/cases/new")
+    assert CASE["contact_name"] not in page_text(desk.client("demo-admin").get(needs_page, follow_redirects=True))
+    assert desk.client("demo-desk").get("/desk/cases/" + "0" * 32 + "/bundles").status_code == 303
+
+
+def test_a_refused_step_keeps_the_draft_and_stays_on_the_same_address(desk):
+    client = desk.client("demo-desk")
+    token, needs_page = step_of(send(client, "/desk/cases/needs", **CASE))
+    form = hidden_form(client.get(needs_page).get_data(as_text=True), "/desk/cases/bundles")
+    refused = send(client, "/desk/cases/bundles", **form)  # no need ticked
+    assert refused.status_code == 422 and TEXT in refused.get_data(as_text=True)
+    assert f'name="draft" value="{token}"' in refused.get_data(as_text=True)

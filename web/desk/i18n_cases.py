@@ -1,0 +1,17 @@
+"""The strings of the new-case steps added with their own pages (merged into ``i18n.STRINGS``)."""
+
+from __future__ import annotations
+
+STRINGS: dict[str, tuple[str, str]] = {
+    "draft_sent": ("เรื่องนี้ส่งต่อแล้ว (รายการส่งต่อเลขที่ {id})", "This case has been sent already (referral {id})."),
+    "draft_gone": ("ไม่พบร่างเรื่องนี้แล้ว (ร่างเก็บไว้ 12 ชั่วโมง) กรุณาเริ่มรับเรื่องใหม่",
+                   "This draft is no longer kept (drafts last 12 hours); please start the case again."),
+    "province_differs": ("สถานประกอบการอยู่ที่{name} ซึ่งไม่ใช่จังหวัดของศูนย์ ({desk}) ระบบจึงค้นหาสมาชิกโดยอิงจังหวัด{name}",
+                         "The enterprise is in {name}, not in the desk's province ({desk}); members are matched "
+                         "for {name}."),
+    "province_conflict": ("คำบรรยายระบุว่าอยู่ที่{named} แต่จังหวัดที่เลือกไว้คือ{name} โปรดตรวจสอบ",
+                          "The description names {named}, but {name} is chosen; please check."),
+    "fix_province": ("แก้ไขจังหวัด", "Change the province"),
+    "change_details": ("แก้ไขรายละเอียดหรือจังหวัด", "Change the details or the province"),
+    "change_bundle": ("เลือกชุดบริการอื่น", "Choose another bundle"),
+}
