@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import re
 
-from test_desk_pages import CASE, CLASSIFIED, TEXT, desk, desk_template, first_assignment, page_text  # noqa: F401
+from matcher import accounts
+from test_desk_pages import CASE, CLASSIFIED, TEXT, desk, desk_template, first_assignment, page_text, referral_id  # noqa: F401
 
 TOKEN = "token-for-tests"
 STEP = re.compile(r"^/desk/cases/([0-9a-f]{32})/(needs|bundles|consent)$")
@@ -119,3 +120,34 @@ def test_a_refused_step_keeps_the_draft_and_stays_on_the_same_address(desk):
     refused = send(client, "/desk/cases/bundles", **form)  # no need ticked
     assert refused.status_code == 422 and TEXT in refused.get_data(as_text=True)
     assert f'name="draft" value="{token}"' in refused.get_data(as_text=True)
+
+
+def test_a_refused_value_keeps_what_the_member_typed_with_a_format_hint(desk, referral_id):
+    leg_id, member_id = desk.db.execute("SELECT id, member_id FROM referral_legs WHERE referral_id = ? ORDER BY id",
+                                        [referral_id]).fetchone()
+    member = desk.client(accounts.demo_username(member_id))
+    path = f"/desk/referrals/{referral_id}/legs/{leg_id}"
+    for status in ("accepted", "in_progress"):
+        assert send(member, path, status=status).status_code == 302
+    note = "ยืดอายุได้ 30 วัน"
+    refused = send(member, path, status="completed", value_baht="สองแสนบาท", note=note)
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    form = html.split(f'id="value-{leg_id}"')[1]
+    assert form.startswith(' name="value_baht"') and 'value="สองแสนบาท"' in form.split(">")[0]
+    assert f">{note}</textarea>" in form, "the note is kept"
+    hint = re.search(rf'id="value-hint-{leg_id}">(.*?)</p>', html).group(1)
+    assert "200,000" in hint and 'aria-describedby="action-error value-hint' in form.split(">")[0]
+    assert desk.db.execute("SELECT status FROM referral_legs WHERE id = ?", [leg_id]).fetchone()[0] == "in_progress"
+    done = send(member, path, status="completed", value_baht="200,000", note=note)
+    assert done.status_code == 302
+
+
+def test_the_consent_line_never_shows_an_empty_name(desk, referral_id):
+    member_id = desk.db.execute("SELECT member_id FROM referral_legs WHERE referral_id = ? ORDER BY id",
+                                [referral_id]).fetchone()[0]
+    for username in ("demo-desk", accounts.demo_username(member_id)):
+        html = desk.client(username).get(f"/desk/referrals/{referral_id}").get_data(as_text=True)
+        line = re.search(r'id="consent-line">(.*?)</dd>', html, re.S).group(1)
+        assert "ได้รับความยินยอมจาก" in line and "—" not in line and "จาก  เมื่อ" not in line
+        assert re.search(r"ได้รับความยินยอมจาก(?:ศรี ใจดี|สถานประกอบการแล้ว) เมื่อ \S", line.replace("จาก ", "จาก")), line

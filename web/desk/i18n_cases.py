@@ -14,4 +14,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "fix_province": ("แก้ไขจังหวัด", "Change the province"),
     "change_details": ("แก้ไขรายละเอียดหรือจังหวัด", "Change the details or the province"),
     "change_bundle": ("เลือกชุดบริการอื่น", "Choose another bundle"),
+    "consent_given_at": ("ได้รับความยินยอมจากสถานประกอบการแล้ว เมื่อ {at}", "Consent given by the enterprise on {at}"),
+    "value_hint": ("พิมพ์เป็นตัวเลข (บาท) เช่น 200000 หรือ 200,000 ไม่ต้องพิมพ์เป็นตัวหนังสือ",
+                   "Type digits (baht), e.g. 200000 or 200,000, not words."),
 }

@@ -58,7 +58,7 @@ def referral(referral_id):
 
 
 def render_referral(referral_id: int, *, error: str | None = None, error_leg=None, error_need=None,
-                    status: int = 200):
+                    status: int = 200, typed: dict | None = None):
     """The referral page: the case, each need's status, the plan with the organisations on it, the legs
     this account may act on, the satisfaction once closed, and the timeline. Opening it marks this
     account's notifications of the referral read."""
@@ -72,7 +72,7 @@ def render_referral(referral_id: int, *, error: str | None = None, error_leg=Non
     can_close = principal["role"] in ("desk", "admin")
     services.mark_read(principal, referral_id)
     return page("desk/referral.html", status, referral=view, legs=legs, events=events, error=error,
-                error_leg=error_leg, error_need=error_need, reasons=DECLINE_REASONS, member_name=member_name,
+                error_leg=error_leg, error_need=error_need, typed=typed or {}, reasons=DECLINE_REASONS, member_name=member_name,
                 needs=need_rows(view, can_close), close_reasons=CLOSE_REASONS, unmet=unmet_text(view),
                 plan=plan_rows(view, services.organisations([leg["member"] for leg in view["legs"]]), principal),
                 can_satisfaction=can_record_satisfaction(principal, view), can_print=can_close,
@@ -96,24 +96,28 @@ def move_leg(referral_id, leg_id):
     """Accept, decline (with a reason), start, complete (with the value in baht and a note) or close."""
     form = request.form
     to = form.get("status", "")
+    typed = {k: form.get(k, "") for k in ("status", "value_baht", "note", "reason")}  # shown again on an error
     if to not in ACTIONS:
         return render_referral(referral_id, error=i18n.t("err_action", value=to), error_leg=leg_id, status=422)
     change = {"status": to, "note": form.get("note", "").strip() or None}
     if to == "declined":
         change["reason"] = form.get("reason") or None
         if change["reason"] not in DECLINE_REASONS:
-            return render_referral(referral_id, error=i18n.t("err_reason"), error_leg=leg_id, status=422)
+            return render_referral(referral_id, error=i18n.t("err_reason"), error_leg=leg_id, status=422,
+                                   typed=typed)
     if to == "completed":
         value = parse_baht(form.get("value_baht", ""))
         if value is None:
-            return render_referral(referral_id, error=i18n.t("err_value"), error_leg=leg_id, status=422)
+            return render_referral(referral_id, error=i18n.t("err_value"), error_leg=leg_id, status=422,
+                                   typed=typed)
         change["value_baht"] = value
     try:
         services.update_leg(referral_id, leg_id, change, current_principal())
     except RismepError as error:
         if error.status == 404:
             raise
-        return render_referral(referral_id, error=i18n.message(error), error_leg=leg_id, status=error.status)
+        return render_referral(referral_id, error=i18n.message(error), error_leg=leg_id, status=error.status,
+                               typed=typed)
     flash(i18n.t("leg_updated", status=i18n.status_label(to)), "success")
     return redirect(url_for("desk.referral", referral_id=referral_id) + f"#leg-{leg_id}")
 
@@ -149,6 +153,7 @@ def rematch_send(referral_id, leg_id):
     except RismepError as error:
         if error.status == 404:
             raise
-        return render_referral(referral_id, error=i18n.message(error), error_leg=leg_id, status=error.status)
+        return render_referral(referral_id, error=i18n.message(error), error_leg=leg_id, status=error.status,
+                               typed=typed)
     flash(i18n.t("rematched"), "success")
     return redirect(url_for("desk.referral", referral_id=referral_id))
