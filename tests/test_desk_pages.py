@@ -344,8 +344,11 @@ def test_recommendations_show_bundles_side_by_side_with_chance_plan_why_and_map(
     assert response.status_code == 200
     assert len(re.findall(r'<article class="bundle"', html)) >= 2
     assert "โอกาสสำเร็จครบทุกความต้องการ" in html and "จากกรณีลักษณะเดียวกันทุก 100 ราย" in html
-    chances = [int(v) for v in re.findall(r'class="chance-value">(\d+)%<', html)]
+    cards = html.split('<div class="bundles">')[1]
+    chances = [int(v) for v in re.findall(r'class="chance-value">(\d+)%<', cards)]
     assert chances == sorted(chances, reverse=True), "listed by their chance, highest first"
+    glance = html.split('id="compare"')[1].split("</section>")[0]
+    assert [int(v) for v in re.findall(r'class="chance-value">(\d+)%<', glance)] == chances, "the same one number"
     assert "เรียงชุดบริการตามโอกาสที่ทุกความต้องการจะได้รับการแก้ไข" in html
     assert "ลำดับการส่งต่อ" in html and "ทำไมชุดที่ 1 มาก่อนชุดที่ 2" in html
     why = re.search(r'<p id="why-text">(.*?)</p>', html, re.S).group(1)

@@ -151,3 +151,40 @@ def test_the_consent_line_never_shows_an_empty_name(desk, referral_id):
         line = re.search(r'id="consent-line">(.*?)</dd>', html, re.S).group(1)
         assert "ได้รับความยินยอมจาก" in line and "—" not in line and "จาก  เมื่อ" not in line
         assert re.search(r"ได้รับความยินยอมจาก(?:ศรี ใจดี|สถานประกอบการแล้ว) เมื่อ \S", line.replace("จาก ", "จาก")), line
+
+
+def test_the_bundles_at_a_glance_agree_with_the_cards_and_name_organisations_not_codes(desk):
+    client = desk.client("demo-desk")
+    needs = ["shelf_life", "fda_registration", "loan"]
+    response = client.post("/desk/cases/bundles", data={"csrf_token": TOKEN, **CASE, "needs": needs},
+                           follow_redirects=True)
+    html = response.get_data(as_text=True)
+    glance = html.split('id="compare"')[1].split("</section>")[0]
+    cards = re.findall(r'<article class="bundle".*?</article>', html, re.S)
+    assert len(cards) >= 2
+    who = [dict((need, name) for name, covered in re.findall(
+        r'<li class="member">\s*<strong><a href="[^"]+">([^<]+)</a></strong>.*?<dd>(.*?)</dd>', card, re.S)
+        for need in needs if desk_label(need) in covered) for card in cards]
+    for need in needs:
+        row = re.search(rf'<tr class="(same|differs)" data-need="{need}">(.*?)</tr>', glance, re.S)
+        cells = re.findall(r"<td>(.*?)</td>", row.group(2))
+        assert cells == [w.get(need) for w in who], (need, cells, who)
+        assert (row.group(1) == "same") == (len(set(cells)) == 1), "marked the same exactly when it is"
+    differ = [n for n in needs if 'class="differs" data-need="' + n + '"' in glance]
+    summary = re.search(r'<p id="compare-summary">(.*?)</p>', glance, re.S).group(1)
+    for need in differ:
+        assert desk_label(need) in summary.split("ชุดต่างกันที่")[1]
+    members = re.search(r'id="cmp_members">(.*?)</tr>', glance, re.S).group(1)
+    assert [int(v) for v in re.findall(r"<td>(\d+)</td>", members)] == \
+        [len(re.findall(r'<li class="member">', card)) for card in cards]
+    assert not re.search(r"\b[AC]\d{4}\b", re.sub(r"<[^>]+>", " ", html.split('id="compare"')[1])), \
+        "no member codes in what the page shows, only names"
+    joint = re.findall(r"<li>([^<]*เคยทำงานร่วมกันมาแล้ว[^<]*)</li>", html)
+    for card in cards:
+        lines = re.findall(r"<li>([^<]*เคยทำงานร่วมกันมาแล้ว[^<]*)</li>", card)
+        assert len(lines) == len(set(lines)), "each pair once"
+    assert all(" และ " in line for line in joint)
+
+
+def desk_label(code: str) -> str:
+    return next(n["label_th"] for n in CLASSIFIED["needs"] if n["code"] == code)

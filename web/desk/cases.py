@@ -26,7 +26,7 @@ from web.context import get_db, get_reference, get_snapshot
 from . import bp, i18n, services
 from .common import current_principal, current_user, page, requires, whole_number
 from .drafts import draft_case, load_draft, mark_draft_sent, province_notices, save_case
-from .views import bundle_views, chosen_members, members_map, order_note
+from .views import bundle_views, chosen_members, comparison, members_map, order_note
 
 TEXT_MAX = 2000
 NAME_MAX = 200
@@ -299,7 +299,8 @@ def case_bundles_page(token):
                              status=error.status)
     bundles = bundle_views(result, get_snapshot())
     return page("desk/case_bundles.html", case=case, result=result, bundles=bundles, order_note=order_note(),
-                map=members_map(case["province"], bundles), notices=province_notices(case, None))
+                compare=comparison(bundles, case["needs"]), map=members_map(case["province"], bundles),
+                notices=province_notices(case, None))
 
 
 # -- step 4: consent and send --------------------------------------------------------------------------
