@@ -176,7 +176,7 @@ def check_transition(leg: dict, to: str) -> None:
         return
     allowed = lifecycle.allowed_next(current)
     if lifecycle.is_system_move(current, to):
-        raise Conflict(f"ส่วนงาน {leg['id']} จะถูกส่งเองเมื่อขั้นก่อนหน้าเสร็จ / Leg {leg['id']} is '{current}': it "
+        raise Conflict(f"งานของสมาชิกเลขที่ {leg['id']} จะถูกส่งเองเมื่อขั้นก่อนหน้าเสร็จ / Leg {leg['id']} is '{current}': it "
                        f"moves to '{to}' by itself when the plan's earlier steps are done (or when the desk closes "
                        f"its needs). Allowed now: {', '.join(allowed) or 'nothing'}.", field="status", allowed=allowed)
     if allowed:
@@ -185,7 +185,7 @@ def check_transition(leg: dict, to: str) -> None:
         hint = f"'{current}' is final; re-match its needs with POST /api/v1/referrals/<id>/rematch."
     else:
         hint = f"'{current}' is final; nothing follows it."
-    raise Conflict(f"ส่วนงาน {leg['id']} อยู่ในสถานะ '{current}' เปลี่ยนเป็น '{to}' ไม่ได้ / Leg {leg['id']} is "
+    raise Conflict(f"งานของสมาชิกเลขที่ {leg['id']} อยู่ในสถานะ '{current}' เปลี่ยนเป็น '{to}' ไม่ได้ / Leg {leg['id']} is "
                    f"'{current}'; it cannot move to '{to}'. {hint}", field="status", allowed=allowed)
 
 

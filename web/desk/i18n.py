@@ -129,7 +129,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "bundles_title": ("ชุดบริการที่แนะนำ", "Recommended bundles"),
     "bundle_n": ("ชุดที่ {n}", "Bundle {n}"),
     "success_chance": ("โอกาสสำเร็จครบทุกความต้องการ", "Chance every need is met"),
-    "leg_chance": ("โอกาสที่งานส่วนนี้สำเร็จ", "Chance this leg succeeds"),
+    "leg_chance": ("โอกาสที่งานของสมาชิกรายนี้สำเร็จ", "Chance this member task succeeds"),
     "province_assumed": ("ยังไม่ทราบจังหวัดของสถานประกอบการ จึงใช้จังหวัดของศูนย์บริการ ({name}) แทน และไม่แสดงระยะทาง "
                          "หากทราบจังหวัดที่แท้จริง ให้กลับไปเลือกในขั้นที่ 1",
                          "The enterprise's province is not known, so the desk's own ({name}) is used and distances "
@@ -196,7 +196,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     # referral page
     "referral_title": ("การส่งต่อเลขที่ {id}", "Referral no. {id}"),
     "status": ("สถานะ", "Status"),
-    "legs": ("รายการส่งต่อถึงสมาชิก", "Legs"),
+    "legs": ("งานของสมาชิก", "Member tasks"),
     "member": ("สมาชิก", "Member"),
     "needs": ("ความต้องการ", "Needs"),
     "value_baht": ("มูลค่าทางเศรษฐกิจที่เกิดขึ้น (บาท)", "Economic value created (baht)"),
@@ -209,9 +209,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "start": ("เริ่มดำเนินการ", "Start work"),
     "complete": ("ปิดงานสำเร็จ", "Complete"),
     "close_unresolved": ("ปิดงานโดยไม่สำเร็จ", "Close unresolved"),
-    "rematch": ("หาสมาชิกรายใหม่แทน", "Re-match this leg"),
+    "rematch": ("หาสมาชิกรายใหม่แทน", "Re-match this member task"),
     "leg_updated": ("บันทึกสถานะแล้ว: {status}", "Status saved: {status}"),
-    "rematched": ("ส่งต่อให้สมาชิกรายใหม่แล้ว", "The leg was re-matched to a new member."),
+    "rematched": ("ส่งต่อให้สมาชิกรายใหม่แล้ว", "The member task was re-matched to a new member."),
     "err_value": ("กรุณากรอกมูลค่าเป็นตัวเลขบาทที่ไม่ติดลบ เช่น 250000", "Enter the value as a non-negative number "
                   "of baht, e.g. 250000."),
     "err_reason": ("กรุณาเลือกเหตุผลที่ปฏิเสธ", "Pick a reason for declining."),
@@ -229,7 +229,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "inbox_for": ("งานของ {name}", "Work for {name}"),
     "no_referrals": ("ยังไม่มีรายการ", "Nothing here yet."),
     "referral_no": ("เลขที่", "No."),
-    "your_legs": ("ส่วนของคุณ", "Your part"),
+    "your_legs": ("งานของคุณ", "Your tasks"),
     "status_filter": ("กรองตามสถานะ", "Filter by status"),
     "all": ("ทั้งหมด", "All"),
     "filter": ("กรอง", "Filter"),
