@@ -215,6 +215,8 @@ def test_whole_flow_from_a_thai_description_to_a_completed_referral_in_the_kpis(
     assert "สินเชื่อและเงินทุนหมุนเวียน" not in summary
     bundles = page.locator("article.bundle")
     assert bundles.count() >= 2
+    page.wait_for_load_state("load")  # measured once the stylesheet has applied (the grid lays the cards out)
+    page.wait_for_function("getComputedStyle(document.querySelector('.bundles')).display === 'grid'")
     one, two = bundles.nth(0).bounding_box(), bundles.nth(1).bounding_box()
     assert two["x"] > one["x"] + one["width"] - 5 and abs(two["y"] - one["y"]) < 5, "side by side"
     first = bundles.nth(0).inner_text()
