@@ -227,9 +227,17 @@ def parse_list_filters(filters: dict, ref: Reference) -> dict:
     start, end = _as_date(filters.get("from"), "from"), _as_date(filters.get("to"), "to")  # to before from: none
     limit = _int_in(filters.get("limit", 50), "limit", 1, MAX_PAGE)
     offset = _int_in(filters.get("offset", 0), "offset", 0, MAX_OFFSET)
+    need = filters.get("need") or None
+    if need is not None and need not in ref.category_by_code:
+        raise Unprocessable(f"Unknown need {need!r}; use a category code of the taxonomy (GET /api/v1/categories).",
+                            field="need")
+    text = str(filters.get("text") or "").strip()[:200] or None
+    members = filters.get("members")  # from the desk pages only (a list of ids); the API filters by one member
+    members = members if isinstance(members, (list, tuple)) else None
     return {"status": status, "province": province, "member": filters.get("member") or None,
             "desk": filters.get("desk"), "date_from": start.isoformat() if start else None,
-            "date_before": _day_after(end), "limit": limit, "offset": offset}
+            "date_before": _day_after(end), "limit": limit, "offset": offset, "need": need, "text": text,
+            "members": list(members)[:500] if members is not None else None}
 
 
 

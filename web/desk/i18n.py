@@ -436,12 +436,17 @@ EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct
 
 def format_when(value) -> str:
     """An ISO timestamp as desk staff read it: ``22 พ.ย. 2569 14:05`` (Buddhist era) or ``22 Nov 2026 14:05``
-    in the timestamp's own offset (the store keeps Thailand time); text that is not a timestamp is returned."""
+    in Thailand's time (Asia/Bangkok), whatever offset the timestamp carries; text that is not a timestamp is
+    returned."""
     from datetime import datetime
+
+    from matcher import clock
     try:
         when = datetime.fromisoformat(str(value))
     except ValueError:
         return str(value or "")
+    if when.tzinfo is not None:
+        when = when.astimezone(clock.BANGKOK)
     if current_language() == "th":
         return f"{when.day} {THAI_MONTHS[when.month - 1]} {when.year + 543} {when:%H:%M}"
     return f"{when.day} {EN_MONTHS[when.month - 1]} {when.year} {when:%H:%M}"

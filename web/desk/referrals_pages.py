@@ -6,48 +6,32 @@ from __future__ import annotations
 from flask import flash, redirect, request, url_for
 
 from matcher.errors import RismepError
-from matcher.lifecycle import CLOSE_REASONS, DECLINE_REASONS, REFERRAL_STATUSES, REMATCHABLE, TRANSITIONS
+from matcher.lifecycle import CLOSE_REASONS, DECLINE_REASONS, REMATCHABLE, TRANSITIONS
 from matcher.referrals.followup import format_tracking_code
-from matcher.vocabulary import MAX_OFFSET
 from web.context import get_snapshot
 
 from . import bp, i18n, services
-from .common import current_principal, page, requires, whole_number
+from .common import current_principal, page, requires
+from .lists import list_page, member_name
 from .followup_views import can_record_satisfaction, need_rows, plan_rows, unmet_text, waits_text
 from .views import bundle_views, order_note
 
 ACTIONS = {"accepted": "accept", "declined": "decline", "in_progress": "start", "completed": "complete",
            "closed_unresolved": "close_unresolved"}
-PAGE = 50
 
 
 @bp.get("/desk/referrals")
 @requires("desk")
 def referrals():
-    """The desk's referrals, newest first, filtered by status."""
-    return _list_page("desk/referrals.html")
+    """The desk's referrals, newest first: search and filters, 20 a page."""
+    return list_page("desk/referrals.html", "desk.referrals")
 
 
 @bp.get("/desk/inbox")
 @requires("member")
 def inbox():
-    """A member's legs to answer and follow."""
-    return _list_page("desk/inbox.html")
-
-
-def _list_page(template: str):
-    status = request.args.get("status") or None
-    offset = whole_number(request.args.get("offset"))
-    filters = {"status": status, "limit": PAGE, "offset": min(offset or 0, MAX_OFFSET)}
-    result = services.list_referrals(current_principal(), filters)
-    return page(template, result=result, status=status or "", statuses=REFERRAL_STATUSES,
-                member_name=member_name)
-
-
-def member_name(member_id: str) -> str:
-    snapshot = get_snapshot()
-    i = snapshot.member_index.get(member_id)
-    return i18n.localized(snapshot.members[i]) if i is not None else member_id
+    """A member's tasks to answer and follow: search and filters, 20 a page."""
+    return list_page("desk/inbox.html", "desk.inbox")
 
 
 @bp.get("/desk/referrals/<int:referral_id>")
@@ -153,7 +137,6 @@ def rematch_send(referral_id, leg_id):
     except RismepError as error:
         if error.status == 404:
             raise
-        return render_referral(referral_id, error=i18n.message(error), error_leg=leg_id, status=error.status,
-                               typed=typed)
+        return render_referral(referral_id, error=i18n.message(error), error_leg=leg_id, status=error.status)
     flash(i18n.t("rematched"), "success")
     return redirect(url_for("desk.referral", referral_id=referral_id))

@@ -1,0 +1,94 @@
+"""The desk's list and a member's inbox: search and filters that agree with the store, a pager that says
+where you are, a refused filter named on its field (never a 500), names instead of codes."""
+
+from __future__ import annotations
+
+import re
+
+from matcher import accounts
+from test_desk_pages import desk, desk_template, page_text, referral_id  # noqa: F401
+
+DESK = "desk-TH-50"
+
+
+def count(db, where: str = "", params=()) -> int:
+    return db.execute("SELECT count(*) FROM referrals r LEFT JOIN cases c ON c.id = r.case_id "
+                      "LEFT JOIN enterprises e ON e.id = r.enterprise_id WHERE r.desk = ?" + where,
+                      [DESK, *params]).fetchone()[0]
+
+
+def where_line(html: str) -> str:
+    return re.sub(r"\s+", " ", re.search(r'id="list-where"[^>]*>(.*?)</p>', html, re.S).group(1))
+
+
+def numbers(html: str) -> list[int]:
+    return [int(n) for n in re.findall(r'href="/desk/referrals/(\d+)"', html)]
+
+
+def test_the_desk_list_pages_by_twenty_and_says_where_you_are(desk):
+    client = desk.client("demo-desk")
+    total = count(desk.db)
+    assert total > 20, "the demo desk has more than a page"
+    pages = -(-total // 20)
+    html = client.get("/desk/referrals").get_data(as_text=True)
+    assert where_line(html) == f"หน้า 1 จาก {pages} · รายการที่ 1-20 จาก {total}"
+    assert len(numbers(html)) == 20
+    last = client.get(f"/desk/referrals?page={pages}").get_data(as_text=True)
+    assert where_line(last) == f"หน้า {pages} จาก {pages} · รายการที่ {20 * (pages - 1) + 1}-{total} จาก {total}"
+    assert 'aria-current="page"' in last and "ก่อนหน้า" in last
+    beyond = client.get(f"/desk/referrals?page={pages + 5}").get_data(as_text=True)
+    assert where_line(beyond) == where_line(last), "a page past the end shows the last one"
+
+
+def test_filters_by_need_province_text_member_and_date_agree_with_the_store(desk):
+    client = desk.client("demo-desk")
+    need = desk.db.execute("SELECT n.value FROM referrals r JOIN cases c ON c.id = r.case_id, json_each(c.needs) n "
+                           "WHERE r.desk = ? GROUP BY n.value ORDER BY count(*) LIMIT 1", [DESK]).fetchone()[0]
+    expected = count(desk.db, " AND EXISTS (SELECT 1 FROM json_each(c.needs) n WHERE n.value = ?)", [need])
+    html = client.get(f"/desk/referrals?need={need}").get_data(as_text=True)
+    assert where_line(html).endswith(f"จาก {expected}")
+    rid, name, created = desk.db.execute(
+        "SELECT r.id, e.name, r.created_at FROM referrals r JOIN enterprises e ON e.id = r.enterprise_id "
+        "WHERE r.desk = ? ORDER BY r.id DESC LIMIT 1", [DESK]).fetchone()
+    found = client.get("/desk/referrals", query_string={"q": name[2:9]}).get_data(as_text=True)
+    assert rid in numbers(found)
+    assert all(name[2:9].lower() in n.lower() for n in re.findall(r'class="ref-enterprise">([^<]*)<', found))
+    assert numbers(client.get(f"/desk/referrals?q=%23{rid}").get_data(as_text=True)) == [rid]
+    day = created[:10]
+    dated = client.get(f"/desk/referrals?from={day}&to={day}").get_data(as_text=True)
+    on_day = count(desk.db, " AND substr(r.created_at, 1, 10) = ?", [day])
+    assert rid in numbers(dated) and where_line(dated).endswith(f"จาก {on_day}")
+    member_id, member_name = desk.db.execute(
+        "SELECT m.id, m.name_th FROM referral_legs l JOIN referrals r ON r.id = l.referral_id "
+        "JOIN members m ON m.id = l.member_id WHERE r.desk = ? AND m.type = 'consultant' LIMIT 1", [DESK]).fetchone()
+    by_member = client.get("/desk/referrals", query_string={"member": member_name}).get_data(as_text=True)
+    with_member = count(desk.db, " AND EXISTS (SELECT 1 FROM referral_legs l JOIN members m ON m.id = l.member_id "
+                                 "WHERE l.referral_id = r.id AND replace(m.name_th, ' ', '') LIKE ?)",
+                        ["%" + member_name.replace(" ", "") + "%"])
+    assert where_line(by_member).endswith(f"จาก {with_member}") and member_id not in page_text(
+        client.get("/desk/referrals", query_string={"member": member_name})), "names, not codes"
+    province = desk.db.execute("SELECT c.province FROM referrals r JOIN cases c ON c.id = r.case_id WHERE r.desk = ? "
+                               "GROUP BY c.province ORDER BY count(*) LIMIT 1", [DESK]).fetchone()[0]
+    in_province = client.get(f"/desk/referrals?province={province}").get_data(as_text=True)
+    assert where_line(in_province).endswith(f"จาก {count(desk.db, ' AND c.province = ?', [province])}")
+
+
+def test_a_bad_filter_is_named_on_its_field_and_keeps_the_others(desk):
+    client = desk.client("demo-desk")
+    response = client.get("/desk/referrals?from=2569-13-40&q=ขนม&province=TH-999")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'id="from-error"' in html and "2569-13-40" in html and 'id="province-error"' in html
+    assert re.search(r'id="q" name="q" value="ขนม"', html), "what was typed stays"
+
+
+def test_the_inbox_lists_only_the_members_own_tasks_by_name(desk, referral_id):
+    member_id = desk.db.execute("SELECT member_id FROM referral_legs WHERE referral_id = ? ORDER BY id",
+                                [referral_id]).fetchone()[0]
+    html = desk.client(accounts.demo_username(member_id)).get("/desk/inbox").get_data(as_text=True)
+    assert referral_id in numbers(html)
+    assert member_id not in page_text(desk.client(accounts.demo_username(member_id)).get("/desk/inbox"))
+    own = desk.db.execute("SELECT count(DISTINCT referral_id) FROM referral_legs WHERE member_id = ?",
+                          [member_id]).fetchone()[0]
+    assert where_line(html).endswith(f"จาก {own}")
+    assert 'id="member"' not in html, "a member does not filter by member"
