@@ -92,3 +92,53 @@ def test_the_inbox_lists_only_the_members_own_tasks_by_name(desk, referral_id):
                           [member_id]).fetchone()[0]
     assert where_line(html).endswith(f"จาก {own}")
     assert 'id="member"' not in html, "a member does not filter by member"
+
+
+def test_the_analyst_lists_every_desks_referrals_without_personal_data(desk, referral_id):
+    client = desk.client("demo-analyst")
+    response = client.get("/desk/referrals?q=ขนม")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and 'id="no-personal-data"' in html
+    total = desk.db.execute("SELECT count(*) FROM referrals").fetchone()[0]
+    assert where_line(html).endswith(f"จาก {total}"), "every desk's, and the text search is not offered"
+    names = [r[0] for r in desk.db.execute("SELECT name FROM enterprises WHERE name IS NOT NULL")]
+    contacts = [r[0] for r in desk.db.execute("SELECT contact_phone FROM enterprises WHERE contact_phone IS NOT NULL")] \
+        if "contact_phone" in {c[1] for c in desk.db.execute("PRAGMA table_info(enterprises)")} else []
+    text = page_text(response)
+    assert not [n for n in names if n in text], "no enterprise names"
+    assert not [c for c in contacts if c in text] and "081-234-5678" not in text and 'id="q"' not in html
+    assert numbers(html) == [], "a single referral is not opened by an analyst"
+    assert client.get(f"/desk/referrals/{referral_id}").status_code == 403
+
+
+def test_a_heatmap_cell_drills_down_to_its_members_and_its_demand(desk):
+    client = desk.client("demo-analyst")
+    dashboard = client.get("/desk/dashboard").get_data(as_text=True)
+    cells = re.findall(r'href="/desk/dashboard/cell/(TH-\d+)/([a-z_]+)"', dashboard)
+    assert len(cells) > 1000
+    assert 'class="rot"' not in dashboard, "headings read horizontally"
+    province, need = "TH-50", "loan"
+    assert (province, need) in cells
+    html = client.get(f"/desk/dashboard/cell/{province}/{need}").get_data(as_text=True)
+    here = desk.db.execute("SELECT count(*) FROM members m JOIN offerings o ON o.member_id = m.id "
+                           "WHERE m.province = ? AND o.category = ?", [province, need]).fetchone()[0]
+    assert len(re.findall(r'<li><a href="/desk/directory/', html.split('id="cell-here"')[1].split("</ul>")[0])) == here
+    asked = desk.db.execute("SELECT count(*) FROM referrals r JOIN cases c ON c.id = r.case_id WHERE c.province = ? "
+                            "AND EXISTS (SELECT 1 FROM json_each(c.needs) n WHERE n.value = ?)", [province, need]).fetchone()[0]
+    unresolved = desk.db.execute("SELECT count(*) FROM referrals r JOIN cases c ON c.id = r.case_id WHERE c.province = ? "
+                                 "AND EXISTS (SELECT 1 FROM json_each(c.needs) n WHERE n.value = ?) AND r.status != 'completed'",
+                                 [province, need]).fetchone()[0]
+    line = re.search(r'id="cell-demand">(.*?)</p>', html).group(1)
+    assert f"{asked} เรื่อง" in line and f"ยังไม่ได้รับการแก้ไขครบ {unresolved} เรื่อง" in line
+    assert f'href="/desk/referrals?province={province}&amp;need={need}"' in html
+    assert client.get("/desk/dashboard/cell/TH-999/loan").status_code == 404
+
+
+def test_single_points_of_failure_name_each_service_once_with_its_numbers_explained(desk):
+    html = desk.client("demo-analyst").get("/desk/dashboard").get_data(as_text=True)
+    section = html.split('id="spof-h"')[1].split("</section>")[0]
+    assert 'id="spof-explained"' in section
+    for row in re.findall(r"<tr><td>.*?</tr>", section, re.S):
+        services = re.findall(r"<li>([^<:]+):", row)
+        assert len(services) == len(set(services)), row
+        assert not re.search(r"\([AC]\d{4}", row), "names, not codes"

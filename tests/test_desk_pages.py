@@ -503,7 +503,7 @@ def test_a_declined_leg_is_rematched_by_the_desk(desk, referral_id):
 
 @pytest.mark.parametrize("account, path, status", [
     (None, "/desk/cases/new", 302), (None, "/desk/dashboard", 302), (None, "/desk/inbox", 302),
-    ("demo-analyst", "/desk/cases/new", 403), ("demo-analyst", "/desk/referrals", 403),
+    ("demo-analyst", "/desk/cases/new", 403), ("demo-analyst", "/desk/referrals/1", 403),
     ("demo-a0001", "/desk/dashboard", 403), ("demo-a0001", "/desk/cases/new", 403),
     ("demo-desk", "/desk/inbox", 403), ("demo-desk", "/desk/dashboard", 403),
     ("demo-admin", "/desk/dashboard", 200), ("demo-admin", "/desk/cases/new", 200),

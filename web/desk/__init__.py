@@ -38,4 +38,4 @@ bp.add_app_template_filter(common.province_name, "province_name")
 bp.record_once(common.configure_app)
 common.register_error_pages(bp)
 
-from . import auth_pages, cases, dashboard, directory_pages, followup_pages, referrals_pages  # noqa: E402,F401
+from . import analyst_pages, auth_pages, cases, dashboard, directory_pages, followup_pages, referrals_pages  # noqa: E402,F401

@@ -41,9 +41,25 @@ def dashboard():
     gap, metrics, plan = network["gaps"], network["metrics"], network["plan"]
     return page("desk/dashboard.html", kpi=kpi, kpi_rows=kpi_rows(kpi), heatmap=heatmap(gap),
                 heatmap_html=heatmap_html(gap, network["stamp"]),
-                critical=metrics.get("critical_members", [])[:15], single=gap.get("single_providers", []),
+                critical=critical_rows(metrics.get("critical_members", []))[:15], single=gap.get("single_providers", []),
                 articulation=metrics.get("articulation_points", [])[:10], plan=plan, unavailable=None,
                 as_of=as_of)
+
+
+def critical_rows(critical: list[dict]) -> list[dict]:
+    """Each critical member once, with each service it alone keeps in reach once: the cases that asked for
+    it and the provinces they came from (the analysis lists one entry per province and service)."""
+    rows = []
+    for m in critical:
+        services_: dict = {}
+        for n in m.get("needs", []):
+            s = services_.setdefault(n["category"], {"category": n["category"], "cases": 0, "provinces": set()})
+            s["cases"] += n.get("cases", 0)
+            s["provinces"].add(n.get("province"))
+        listed = sorted(({**s, "provinces": len(s["provinces"])} for s in services_.values()),
+                        key=lambda s: (-s["cases"], s["category"]))
+        rows.append({**m, "services": listed})
+    return rows
 
 
 def _network_analyses() -> dict:
@@ -199,7 +215,7 @@ def _refresh(app, name: str, build, version: int) -> None:
 
 
 def _now() -> str:
-    return now_text().replace("T", " ")
+    return now_text()
 
 
 def _cached(name: str, build):

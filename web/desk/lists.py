@@ -12,7 +12,7 @@ from matcher.lifecycle import REFERRAL_STATUSES
 from web.context import get_reference, get_snapshot
 
 from . import i18n, services
-from .common import current_principal, page, whole_number
+from .common import current_principal, current_user, page, whole_number
 from .directory_search import pagination
 
 PAGE_SIZE = 20
@@ -41,7 +41,8 @@ def list_page(template: str, endpoint: str):
 
 def _filters(args: dict, errors: dict) -> dict:
     ref = get_reference()
-    filters = {"status": args["status"] or None, "text": args["q"] or None}
+    analyst = (current_user() or {}).get("role") == "analyst"  # no enterprise names to search in
+    filters = {"status": args["status"] or None, "text": None if analyst else args["q"] or None}
     if filters["status"] and filters["status"] not in REFERRAL_STATUSES:
         errors["status"] = i18n.t("err_choice", value=args["status"])
         filters["status"] = None

@@ -21,9 +21,10 @@ ACTIONS = {"accepted": "accept", "declined": "decline", "in_progress": "start", 
 
 
 @bp.get("/desk/referrals")
-@requires("desk")
+@requires("desk", "analyst")
 def referrals():
-    """The desk's referrals, newest first: search and filters, 20 a page."""
+    """The desk's referrals (an analyst: every desk's, without the enterprise's identity), newest first:
+    search and filters, 20 a page."""
     return list_page("desk/referrals.html", "desk.referrals")
 
 
