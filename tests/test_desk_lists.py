@@ -142,3 +142,11 @@ def test_single_points_of_failure_name_each_service_once_with_its_numbers_explai
         services = re.findall(r"<li>([^<:]+):", row)
         assert len(services) == len(set(services)), row
         assert not re.search(r"\([AC]\d{4}", row), "names, not codes"
+
+
+def test_the_report_links_back_and_dates_in_the_buddhist_era(desk):
+    html = desk.client("demo-analyst").get("/desk/dashboard/report").get_data(as_text=True)
+    assert re.search(r'<body><p class="back"><a href="/desk/dashboard">‹ กลับไปหน้าภาพรวม</a></p>', html)
+    generated = re.search(r"generated (\d+)/(\d+)/(\d{4}) \d\d:\d\d \(เวลาประเทศไทย", html)
+    assert generated and int(generated.group(3)) >= 2500, "a Buddhist-era year"
+    assert "table{display:block;overflow-x:auto;max-width:100%}" in html, "wide tables scroll inside the page"

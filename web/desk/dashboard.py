@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 
-from flask import Response, current_app, render_template
+from flask import Response, current_app, render_template, url_for
 from markupsafe import Markup
 
 from matcher.clock import now_text
@@ -176,7 +176,8 @@ def report():
         html = _cached("report", build)
     except ImportError:
         raise Unavailable(i18n.both("analysis_unavailable")) from None
-    return Response(html, mimetype="text/html")
+    back = (f'<p class="back"><a href="{url_for("desk.dashboard")}">‹ {i18n.t("back_to_dashboard")}</a></p>')
+    return Response(html.replace("<body>", "<body>" + back, 1), mimetype="text/html")
 
 
 def _latest(name: str, build) -> tuple[dict, str]:
