@@ -150,3 +150,22 @@ def test_the_report_links_back_and_dates_in_the_buddhist_era(desk):
     generated = re.search(r"generated (\d+)/(\d+)/(\d{4}) \d\d:\d\d \(เวลาประเทศไทย", html)
     assert generated and int(generated.group(3)) >= 2500, "a Buddhist-era year"
     assert "table{display:block;overflow-x:auto;max-width:100%}" in html, "wide tables scroll inside the page"
+
+
+def test_the_dashboard_filters_by_year_and_province_with_the_kpis_figures(desk):
+    from matcher.analysis import kpis as kpi
+    from matcher.reference import load_reference
+    from conftest import DATA_DIR
+    figures = kpi.kpis(desk.db, load_reference(DATA_DIR))
+    year = max(r["year"] for r in figures["by_year"])
+    row = next(r for r in figures["by_year"] if r["year"] == year)
+    client = desk.client("demo-analyst")
+    html = client.get(f"/desk/dashboard?year={year}&province=TH-50").get_data(as_text=True)
+    section = html.split('id="sel-year"')[1].split("</section>")[0]
+    assert f"ปี {year + 543}" in section, "the Buddhist-era year"
+    assert f"<td class=\"num\">{row['referrals']:,.0f}</td>" in section
+    province = html.split('id="sel-province"')[1].split("</section>")[0]
+    assert "เชียงใหม่" in province
+    assert f"<td class=\"num\">{figures['by_province']['TH-50']['referrals']:,.0f}</td>" in province
+    refused = client.get("/desk/dashboard?year=1066")
+    assert refused.status_code == 422 and 'id="year-error"' in refused.get_data(as_text=True)

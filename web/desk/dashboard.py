@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 
-from flask import Response, current_app, render_template, url_for
+from flask import Response, current_app, render_template, request, url_for
 from markupsafe import Markup
 
 from matcher.clock import now_text
@@ -17,6 +17,7 @@ from web.context import get_db, get_reference, get_snapshot
 
 from . import bp, i18n, services
 from .common import page, requires
+from .lists import province_choices
 
 # Thai for the coverage depths the analysis names (graphs.coverage.DEPTHS); unknown ones show in English.
 DEPTH_TH = {"no member in reach": "ไม่มีสมาชิกในระยะให้บริการ",
@@ -39,11 +40,57 @@ def dashboard():
     except Unavailable as error:
         return page("desk/dashboard.html", 503, unavailable=i18n.message(error))
     gap, metrics, plan = network["gaps"], network["metrics"], network["plan"]
-    return page("desk/dashboard.html", kpi=kpi, kpi_rows=kpi_rows(kpi), heatmap=heatmap(gap),
+    chosen, errors = _chosen(kpi)
+    return page("desk/dashboard.html", 422 if errors else 200, kpi=kpi, kpi_rows=kpi_rows(kpi), heatmap=heatmap(gap),
+                chosen=chosen, errors=errors, selection=selection_tables(kpi, chosen),
+                years=sorted((r["year"] for r in kpi.get("by_year", [])), reverse=True),
+                provinces=province_choices(),
                 heatmap_html=heatmap_html(gap, network["stamp"]),
                 critical=critical_rows(metrics.get("critical_members", []))[:15], single=gap.get("single_providers", []),
                 articulation=metrics.get("articulation_points", [])[:10], plan=plan, unavailable=None,
                 as_of=as_of)
+
+
+def _chosen(kpi: dict) -> tuple[dict, dict]:
+    """The year (Christian era in the address, shown in the Buddhist era) and province asked for."""
+    chosen, errors = {"year": "", "province": ""}, {}
+    year = (request.args.get("year") or "").strip()
+    if year:
+        if year.isdigit() and int(year) in {r["year"] for r in kpi.get("by_year", [])}:
+            chosen["year"] = int(year)
+        else:
+            errors["year"] = i18n.t("err_choice", value=year[:20])
+    province = (request.args.get("province") or "").strip()
+    if province:
+        if province in get_reference().province_by_code:
+            chosen["province"] = province
+        else:
+            errors["province"] = i18n.t("err_province", value=province[:40])
+    return chosen, errors
+
+
+def selection_tables(kpi: dict, chosen: dict) -> list[dict]:
+    """The programme's figures for the year and for the province chosen, each computed by the KPIs."""
+    pct = lambda v: "-" if v is None else f"{100 * v:.0f}%"  # noqa: E731
+    num = lambda v: "-" if v is None else f"{v:,.0f}"  # noqa: E731
+    tables = []
+    sources = []
+    if chosen["year"]:
+        row = next(r for r in kpi["by_year"] if r["year"] == chosen["year"])
+        sources.append((i18n.t("year_be", year=chosen["year"] + 543) if i18n.current_language() == "th"
+                        else i18n.t("year_be", year=chosen["year"]), row, "sel-year"))
+    if chosen["province"]:
+        row = kpi.get("by_province", {}).get(chosen["province"]) or {}
+        sources.append((i18n.localized(get_reference().province_by_code[chosen["province"]]), row, "sel-province"))
+    for title, row, key in sources:
+        tables.append({"title": title, "id": key, "rows": [
+            (i18n.t("sel_referrals"), num(row.get("referrals"))),
+            (i18n.t("sel_multi_share"), pct(row.get("multi_agency_share"))),
+            (i18n.t("sel_completion"), pct(row.get("completion_rate"))),
+            (i18n.t("sel_needs_met"), f"{num(row.get('needs_met'))} / {num(row.get('needs'))}"),
+            (i18n.t("sel_value"), num(row.get("value_baht"))),
+            (i18n.t("sel_accept_days"), _days(row.get("time_to_accept_days")))]})
+    return tables
 
 
 def critical_rows(critical: list[dict]) -> list[dict]:

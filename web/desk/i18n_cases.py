@@ -63,6 +63,15 @@ STRINGS: dict[str, tuple[str, str]] = {
     "analyst_list_note": ("การส่งต่อของทุกศูนย์ แสดงเฉพาะจังหวัด ความต้องการ สมาชิก และสถานะ ไม่มีชื่อหรือข้อมูลติดต่อของสถานประกอบการ",
                           "Every desk's referrals, showing only the province, needs, members and statuses: no enterprise "
                           "names or contact details."),
+    "sel_title": ("ดูตามปีหรือจังหวัด", "By year or province"),
+    "sel_year": ("ปี", "Year"),
+    "year_be": ("ปี {year}", "Year {year}"),
+    "sel_referrals": ("การส่งต่อ", "Referrals"),
+    "sel_multi_share": ("สัดส่วนการส่งต่อหลายหน่วยงาน", "Multi-agency share"),
+    "sel_completion": ("อัตราความสำเร็จของงานของสมาชิก", "Completion rate of member tasks"),
+    "sel_needs_met": ("ความต้องการที่ได้รับการแก้ไข", "Needs met"),
+    "sel_value": ("มูลค่าทางเศรษฐกิจที่เกิดขึ้น (บาท)", "Economic value created (baht)"),
+    "sel_accept_days": ("วันจนรับเรื่อง (มัธยฐาน / 90%)", "Days to accept (p50 / p90)"),
     "value_hint": ("พิมพ์เป็นตัวเลข (บาท) เช่น 200000 หรือ 200,000 ไม่ต้องพิมพ์เป็นตัวหนังสือ",
                    "Type digits (baht), e.g. 200000 or 200,000, not words."),
 }

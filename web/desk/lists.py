@@ -95,10 +95,14 @@ def member_name(member_id: str) -> str:
     return i18n.localized(snapshot.members[i]) if i is not None else member_id
 
 
+def province_choices() -> list[dict]:
+    """The provinces for a select, by name in the page's language (Thai in dictionary order)."""
+    lang = i18n.current_language()
+    return sorted(({"code": p["code"], "label": i18n.localized(p)} for p in get_reference().provinces),
+                  key=lambda o: i18n.thai_sort_key(o["label"]) if lang == "th" else o["label"])
+
+
 def _choices() -> dict:
     ref = get_reference()
-    lang = i18n.current_language()
-    provinces = sorted(({"code": p["code"], "label": i18n.localized(p)} for p in ref.provinces),
-                       key=lambda o: i18n.thai_sort_key(o["label"]) if lang == "th" else o["label"])
     return {"needs": [{"code": c["code"], "label": i18n.localized(c, "label")} for c in ref.categories],
-            "provinces": provinces}
+            "provinces": province_choices()}
