@@ -1,18 +1,15 @@
 """The analyst dashboard: KPIs against targets, the gap heatmap, single points of failure, the rollout
-plan, and the full report (built once per data version and kept in memory)."""
+plan, and the full report (built once per data version by ``web.cache``)."""
 
 from __future__ import annotations
 
-import logging
-import threading
 import time
 
-from flask import Response, current_app, render_template, request, url_for
+from flask import Response, render_template, request, url_for
 from markupsafe import Markup
 
-from matcher.clock import now_text
 from matcher.errors import Unavailable
-from matcher.store import data_version
+from web.cache import versioned, versioned_entry
 from web.context import get_db, get_reference, get_snapshot
 
 from . import bp, i18n, services
@@ -26,8 +23,6 @@ DEPTH_TH = {"no member in reach": "ไม่มีสมาชิกในระ
             "2-4 members in the province": "มีสมาชิก 2-4 รายในจังหวัด",
             "5 or more members in the province": "มีสมาชิก 5 รายขึ้นไปในจังหวัด"}
 REFRESH_AFTER_S = 30.0  # a burst of writes starts one refresh, not one per write
-_cache_lock = threading.Lock()
-log = logging.getLogger(__name__)
 
 
 @bp.get("/desk/dashboard")
@@ -173,13 +168,9 @@ def _met(value, target):
 
 def heatmap_html(gap: dict, stamp: int) -> Markup:
     """The heatmap table (1,700 cells), rendered once per computed analysis (``stamp``) and language."""
-    key = ("heatmap_html", stamp, i18n.current_language())
-    cache = current_app.extensions.setdefault("desk", {})
-    if key not in cache:
-        for old in [k for k in cache if isinstance(k, tuple) and k[0] == "heatmap_html"]:
-            cache.pop(old, None)
-        cache[key] = Markup(render_template("desk/_heatmap.html", heatmap=heatmap(gap)))
-    return cache[key]
+    lang = i18n.current_language()
+    return versioned(f"heatmap_html:{lang}", lambda: Markup(render_template("desk/_heatmap.html", heatmap=heatmap(gap))),
+                     stamp=(stamp,))
 
 
 def heatmap(gap: dict) -> dict:
@@ -228,52 +219,13 @@ def report():
 
 
 def _latest(name: str, build) -> tuple[dict, str]:
-    """The network analyses, stale-while-revalidate: the last result at once, refreshed in the background
-    when the store has changed since (they take about a second; the KPIs beside them are always live).
-    The first call after start computes synchronously. Returns ``(value, computed-at text)``."""
-    version = data_version(get_db())
-    cache = current_app.extensions.setdefault("desk", {})
-    with _cache_lock:
-        hit = cache.get(name)
-        stale = hit is not None and hit[0] != version and time.monotonic() - hit[3] >= REFRESH_AFTER_S
-        refreshing = cache.get(f"{name}:refreshing")
-        if stale and not refreshing:
-            cache[f"{name}:refreshing"] = True
-            threading.Thread(target=_refresh, args=(current_app._get_current_object(), name, build, version),
-                             daemon=True).start()
-    if hit is not None:
-        return hit[1], hit[2]
-    value = build()
-    with _cache_lock:
-        cache[name] = (version, value, _now(), time.monotonic())
-    return value, cache[name][2]
-
-
-def _refresh(app, name: str, build, version: int) -> None:
-    cache = app.extensions.setdefault("desk", {})
-    try:
-        with app.app_context():
-            value = build()
-        with _cache_lock:
-            cache[name] = (version, value, _now(), time.monotonic())
-    except Exception:  # noqa: BLE001 (a failed refresh keeps the older figures and is logged)
-        log.exception("refreshing the dashboard's %s failed", name)
-    finally:
-        cache[f"{name}:refreshing"] = False
-
-
-def _now() -> str:
-    return now_text()
+    """The network analyses (about a second to compute) for the store's data version, with when they were
+    computed; after a change, the figures computed less than ``REFRESH_AFTER_S`` ago are still served, so a
+    burst of writes costs one recomputation (the KPIs beside them are always live)."""
+    entry = versioned_entry(name, build, grace_s=REFRESH_AFTER_S)
+    return entry.value, entry.built_at
 
 
 def _cached(name: str, build):
-    """``build()`` once per data version of the store (kept in the app's memory)."""
-    version = data_version(get_db())
-    cache = current_app.extensions.setdefault("desk", {})
-    with _cache_lock:
-        hit = cache.get(name)
-        if hit and hit[0] == version:
-            return hit[1]
-        value = build()
-        cache[name] = (version, value)
-        return value
+    """``build()`` once per data version of the store."""
+    return versioned(name, build)
