@@ -188,3 +188,13 @@ def test_the_bundles_at_a_glance_agree_with_the_cards_and_name_organisations_not
 
 def desk_label(code: str) -> str:
     return next(n["label_th"] for n in CLASSIFIED["needs"] if n["code"] == code)
+
+
+def test_the_referral_page_names_people_and_desks_not_codes(desk, referral_id):
+    html = desk.client("demo-desk").get(f"/desk/referrals/{referral_id}").get_data(as_text=True)
+    text = page_text(desk.client("demo-desk").get(f"/desk/referrals/{referral_id}"))
+    assert "desk-TH-50" not in text and not re.search(r"\(#\d+\)", text)
+    assert not re.search(r"\b[AC]\d{4}\b", text), "no member codes in what the page shows"
+    assert "ศูนย์บริการจังหวัดเชียงใหม่" in text and 'class="actor"' in html
+    slip = page_text(desk.client("demo-desk").get(f"/desk/referrals/{referral_id}/slip"))
+    assert "desk-TH-50" not in slip and "ศูนย์บริการจังหวัดเชียงใหม่" in slip

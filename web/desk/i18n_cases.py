@@ -72,6 +72,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "sel_needs_met": ("ความต้องการที่ได้รับการแก้ไข", "Needs met"),
     "sel_value": ("มูลค่าทางเศรษฐกิจที่เกิดขึ้น (บาท)", "Economic value created (baht)"),
     "sel_accept_days": ("วันจนรับเรื่อง (มัธยฐาน / 90%)", "Days to accept (p50 / p90)"),
+    "desk_of": ("ศูนย์บริการจังหวัด{province}", "the {province} desk"),
+    "a_desk": ("ศูนย์บริการ", "a desk"),
     "value_hint": ("พิมพ์เป็นตัวเลข (บาท) เช่น 200000 หรือ 200,000 ไม่ต้องพิมพ์เป็นตัวหนังสือ",
                    "Type digits (baht), e.g. 200000 or 200,000, not words."),
 }

@@ -102,6 +102,19 @@ def province_choices() -> list[dict]:
                   key=lambda o: i18n.thai_sort_key(o["label"]) if lang == "th" else o["label"])
 
 
+def actor_name(actor: str | None) -> str:
+    """Who did something, as people call them: a member by name, a desk by its province ("ศูนย์บริการ
+    จังหวัดเชียงใหม่"), an analyst or administrator by role; never an internal code."""
+    actor = actor or ""
+    if actor.startswith("desk-"):
+        province = get_reference().province_by_code.get(actor[len("desk-"):])
+        return i18n.t("desk_of", province=i18n.localized(province)) if province else i18n.t("a_desk")
+    role = actor.split(":", 1)[0]
+    if ":" in actor and role in i18n.ROLE_KEYS:
+        return i18n.t(i18n.ROLE_KEYS[role])
+    return member_name(actor) if actor else ""
+
+
 def _choices() -> dict:
     ref = get_reference()
     return {"needs": [{"code": c["code"], "label": i18n.localized(c, "label")} for c in ref.categories],

@@ -12,7 +12,7 @@ from web.context import get_snapshot
 
 from . import bp, i18n, services
 from .common import current_principal, page, requires
-from .lists import list_page, member_name
+from .lists import actor_name, list_page, member_name
 from .followup_views import can_record_satisfaction, need_rows, plan_rows, unmet_text, waits_text
 from .views import bundle_views, order_note
 
@@ -57,7 +57,8 @@ def render_referral(referral_id: int, *, error: str | None = None, error_leg=Non
     can_close = principal["role"] in ("desk", "admin")
     services.mark_read(principal, referral_id)
     return page("desk/referral.html", status, referral=view, legs=legs, events=events, error=error,
-                error_leg=error_leg, error_need=error_need, typed=typed or {}, reasons=DECLINE_REASONS, member_name=member_name,
+                error_leg=error_leg, error_need=error_need, typed=typed or {}, reasons=DECLINE_REASONS,
+                actor_name=actor_name, leg_members={leg["id"]: leg["member"] for leg in view["legs"]}, member_name=member_name,
                 needs=need_rows(view, can_close), close_reasons=CLOSE_REASONS, unmet=unmet_text(view),
                 plan=plan_rows(view, services.organisations([leg["member"] for leg in view["legs"]]), principal),
                 can_satisfaction=can_record_satisfaction(principal, view), can_print=can_close,
