@@ -153,7 +153,8 @@ def desk_pages(server) -> dict[str, list[str]]:
     return {"demo-desk": ["/desk/cases/new", "STEPS", "/desk/referrals", f"/desk/referrals/{referral_id}",
                           "/desk/queue", "/desk/notifications", "/desk/settings/notifications"],
             member: ["/desk/inbox", f"/desk/referrals/{referral_id}", "/desk/notifications"],
-            "demo-analyst": ["/desk/dashboard"]}
+            "demo-analyst": ["/desk/dashboard", "/desk/dashboard?year=2025&province=TH-50",
+                             "/desk/dashboard/cell/TH-50/loan", "/desk/referrals", "/desk/dashboard/report"]}
 
 
 def draft_steps(visit) -> list[str]:
@@ -185,7 +186,8 @@ def test_every_page_of_every_role_passes_axe(browser, server, axe_source, lang, 
             targets = draft_steps(visit) if path == "STEPS" else [path]
             for target in targets:
                 visit.page.goto(target if target.startswith("http") else server.url + target)
-                assert lang_of(visit.page) == lang
+                if "/report" not in target:  # the report is bilingual and self-contained
+                    assert lang_of(visit.page) == lang
                 name = re.sub(r"[^a-z0-9]+", "-", re.sub(r"[0-9a-f]{32}", "draft", target.split("/desk/", 1)[-1]))
                 check_page(visit, axe_source, f"50-{account.split('-')[1]}-{name.strip('-')}-{lang}-{size}", width)
         visit.close()
@@ -196,3 +198,35 @@ def test_every_page_of_every_role_passes_axe(browser, server, axe_source, lang, 
         anonymous.go(path)
         check_page(anonymous, axe_source, f"50-public-{path.strip('/').replace('/', '-')}-{lang}-{size}", width)
     anonymous.close()
+
+
+def test_the_heatmap_headings_stay_in_view_and_the_report_fits_a_phone_with_a_way_back(browser, server):  # noqa: F811
+    visit = Visit(browser, server, width=1366, height=768)
+    page = visit.sign_in("demo-analyst")
+    page.wait_for_load_state("load")
+    box = page.locator(".heat-wrap")
+    heading = page.locator("table.heatmap thead th").nth(3)
+    before = heading.bounding_box()
+    box.evaluate("el => el.scrollTop = 600")
+    after = heading.bounding_box()
+    assert abs(after["y"] - before["y"]) < 2, "the heading row stays in view while the rows scroll"
+    assert page.evaluate("getComputedStyle(document.querySelector('table.heatmap thead th:nth-child(4)')).writingMode")\
+        == "horizontal-tb"
+    cell = page.locator("table.heatmap td a").first
+    with page.expect_navigation():
+        cell.click()
+    assert "/desk/dashboard/cell/" in page.url and page.locator("#cell-demand").is_visible()
+    visit.shot("45-heatmap-cell")
+    visit.close()
+    phone = Visit(browser, server, width=390, height=844)
+    page = phone.sign_in("demo-analyst")
+    page = phone.go("/desk/dashboard/report")
+    page.wait_for_load_state("load")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 391, "the report fits a phone"
+    back = page.locator("p.back a")
+    assert back.is_visible()
+    with page.expect_navigation():
+        back.click()
+    assert page.url.endswith("/desk/dashboard")
+    phone.shot("46-report-phone-back")
+    phone.close()
