@@ -259,7 +259,7 @@ def test_whole_flow_from_a_thai_description_to_a_completed_referral_in_the_kpis(
     member = Visit(browser, server)
     page = member.sign_in(f"demo-{leg['member_id'].lower()}")
     assert page.url.endswith("/desk/inbox")
-    page.get_by_role("link", name=f"#{referral_id}").click()
+    page.get_by_role("link", name=f"เลขที่ {referral_id}", exact=True).click()
     own = [x for x in legs if x["member_id"] == leg["member_id"]]
     assert page.locator("article.leg").count() == len(own), "a member acts on its own legs only"
     assert page.locator("section[aria-labelledby=plan-h] li li").count() == len(legs), "and sees the whole plan"
