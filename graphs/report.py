@@ -296,8 +296,18 @@ padding:0 1em}h1{font-size:1.6em}h2{border-bottom:2px solid #1b7837;padding-bott
 .synthetic{background:#fff3cd;border:1px solid #e0c060;padding:.6em 1em;border-radius:4px}
 table{border-collapse:collapse;margin:.8em 0;font-size:.88em}td,th{border:1px solid #ccc;padding:.25em .5em;
 vertical-align:top;text-align:left}th{background:#eef5ee}td.n{text-align:right}img{max-width:100%;height:auto}
+table{display:block;overflow-x:auto;max-width:100%}td,th{overflow-wrap:anywhere}.back{margin:0 0 1em}
 .kpis{display:flex;flex-wrap:wrap;gap:.8em}.kpi{border:1px solid #ccc;border-radius:4px;padding:.5em 1em;
 min-width:10em}.kpi b{display:block;font-size:1.4em}.muted{color:#666;font-size:.85em}"""
+
+
+def _when(text, *, with_time: bool = False) -> str:
+    """A date or timestamp as Thai readers write it (day/month/Buddhist-era year, Bangkok time)."""
+    from matcher.clock import thai_date
+    try:
+        return thai_date(str(text), with_time=with_time and "T" in str(text))
+    except (TypeError, ValueError):
+        return "" if text is None else str(text)
 
 
 def _e(value) -> str:
@@ -347,8 +357,9 @@ def render_html(data: dict, figures: dict[str, bytes]) -> str:
                      f'{_e((data.get("dataset") or {}).get("note") or "")}</p>')
     period = data.get("period") or {}
     parts.append(f'<p class="muted">Dataset {_e((data.get("dataset") or {}).get("name"))}; cases from '
-                 f'{_e(period.get("first"))} to {_e(period.get("last"))}; generated {_e(data.get("generated_at"))}. '
-                 "The same figures are in report.json.</p>")
+                 f'{_e(_when(period.get("first")))} to {_e(_when(period.get("last")))}; generated '
+                 f'{_e(_when(data.get("generated_at"), with_time=True))} (เวลาประเทศไทย / Asia/Bangkok, '
+                 "วันที่เป็นปีพุทธศักราช / dates in the Buddhist era). The same figures are in report.json.</p>")
     parts.append(_kpi_section(k, figures))
     parts.append(_coverage_section(data, figures))
     parts.append(_network_section(net, figures))

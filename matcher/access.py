@@ -93,7 +93,7 @@ def check_can_move(principal, referral: dict, leg: dict) -> dict:
     principal = require(principal, "move_leg")
     check_can_view(principal, referral)
     if principal["role"] == "member" and leg["member"] != principal.get("member_id"):
-        raise Forbidden(f"ส่วนงาน {leg['id']} ส่งถึง {leg['member']} ไม่ใช่ถึงท่าน / Leg {leg['id']} is addressed to "
+        raise Forbidden(f"งานของสมาชิกเลขที่ {leg['id']} ส่งถึง {leg['member']} ไม่ใช่ถึงท่าน / Leg {leg['id']} is addressed to "
                         f"{leg['member']}, not to {principal.get('member_id')}; members move only their own legs.",
                         field="leg_id")
     return principal

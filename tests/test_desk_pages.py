@@ -109,8 +109,12 @@ class Desk:
         return int(response.location.rsplit("/", 1)[1])
 
 
+STEPS = ("/desk/cases/needs", "/desk/cases/bundles", "/desk/cases/consent")  # each redirects to its page
+
+
 def post(client, path, **data):
-    return client.post(path, data={"csrf_token": "token-for-tests", **data})
+    """POST a form; a case step is followed to the page it redirects to (as a browser does)."""
+    return client.post(path, data={"csrf_token": "token-for-tests", **data}, follow_redirects=path in STEPS)
 
 
 def first_assignment(html: str) -> dict:
@@ -282,12 +286,29 @@ def test_every_form_field_has_a_label(desk, referral_id):
 
 def test_the_language_switch_keeps_the_consent_draft(desk):
     client = desk.client("demo-desk")
-    response = post(client, "/desk/cases/send", **CASE, needs=["loan"], **{"assign.loan": "A0109"},
-                    idempotency_key="ab" * 16, consent_by="ศรี ใจดี", set_lang="en")
+    consent = post(client, "/desk/cases/consent", **CASE, needs=["loan"], rank="1", **{"assign.loan": "A0109"})
+    step = consent.request.path
+    assert re.fullmatch(r"/desk/cases/[0-9a-f]{32}/consent", step), "step 4 is a page of its own"
+    switch = re.search(r'<a class="lang-switch" href="([^"]+)"', consent.get_data(as_text=True)).group(1)
+    assert client.get(switch.replace("&amp;", "&")).location == step, "a link back to the same step"
+    response = client.get(step)
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and '<html lang="en">' in html
     assert 'value="ศรี ใจดี"' in html and TEXT in html and 'name="assign.loan" value="A0109"' in html
     assert "Personal Data Protection Act" in html and "พ.ร.บ." not in html.split("pdpa-h")[1][:200]
+
+
+def test_no_form_has_a_second_submit_button_that_switches_the_language(desk):
+    client = desk.client("demo-desk")
+    pages = [client.get("/desk/cases/new"), post(client, "/desk/cases/needs", **CASE),
+             post(client, "/desk/cases/bundles", **CASE, needs=["loan"], needs_chosen="1"),
+             post(client, "/desk/cases/consent", **CASE, needs=["loan"], **{"assign.loan": "A0109"})]
+    for response in pages:
+        html = response.get_data(as_text=True)
+        assert response.status_code == 200 and "set_lang" not in html
+        for form in re.findall(r"<form\b.*?</form>", html, re.S):  # Enter sends a form's first submit button
+            first = re.search(r'<button type="submit"[^>]*>(.*?)</button>', form, re.S)
+            assert first is None or first.group(1) not in ("English", "ภาษาไทย"), form[:300]
 
 
 @pytest.mark.parametrize("key", sorted(i18n.STRINGS))
@@ -323,8 +344,11 @@ def test_recommendations_show_bundles_side_by_side_with_chance_plan_why_and_map(
     assert response.status_code == 200
     assert len(re.findall(r'<article class="bundle"', html)) >= 2
     assert "โอกาสสำเร็จครบทุกความต้องการ" in html and "จากกรณีลักษณะเดียวกันทุก 100 ราย" in html
-    chances = [int(v) for v in re.findall(r'class="chance-value">(\d+)%<', html)]
+    cards = html.split('<div class="bundles">')[1]
+    chances = [int(v) for v in re.findall(r'class="chance-value">(\d+)%<', cards)]
     assert chances == sorted(chances, reverse=True), "listed by their chance, highest first"
+    glance = html.split('id="compare"')[1].split("</section>")[0]
+    assert [int(v) for v in re.findall(r'class="chance-value">(\d+)%<', glance)] == chances, "the same one number"
     assert "เรียงชุดบริการตามโอกาสที่ทุกความต้องการจะได้รับการแก้ไข" in html
     assert "ลำดับการส่งต่อ" in html and "ทำไมชุดที่ 1 มาก่อนชุดที่ 2" in html
     why = re.search(r'<p id="why-text">(.*?)</p>', html, re.S).group(1)
@@ -479,7 +503,7 @@ def test_a_declined_leg_is_rematched_by_the_desk(desk, referral_id):
 
 @pytest.mark.parametrize("account, path, status", [
     (None, "/desk/cases/new", 302), (None, "/desk/dashboard", 302), (None, "/desk/inbox", 302),
-    ("demo-analyst", "/desk/cases/new", 403), ("demo-analyst", "/desk/referrals", 403),
+    ("demo-analyst", "/desk/cases/new", 403), ("demo-analyst", "/desk/referrals/1", 403),
     ("demo-a0001", "/desk/dashboard", 403), ("demo-a0001", "/desk/cases/new", 403),
     ("demo-desk", "/desk/inbox", 403), ("demo-desk", "/desk/dashboard", 403),
     ("demo-admin", "/desk/dashboard", 200), ("demo-admin", "/desk/cases/new", 200),

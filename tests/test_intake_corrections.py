@@ -41,7 +41,9 @@ def signed_in(app, db):
 
 
 def post(client, path, **data):
-    return client.post(path, data={"csrf_token": "t", **data})
+    """POST a form; a case step is followed to the page it redirects to (as a browser does)."""
+    steps = ("/desk/cases/needs", "/desk/cases/bundles", "/desk/cases/consent")
+    return client.post(path, data={"csrf_token": "t", **data}, follow_redirects=path in steps)
 
 
 def hidden(html: str, name: str) -> list[str]:

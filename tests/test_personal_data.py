@@ -202,7 +202,8 @@ def test_the_desk_records_the_tax_id_scope(world, desk):
     row = world.db.execute("SELECT r.consent_scope, e.tax_id FROM referrals r JOIN enterprises e ON "
                            "e.id = r.enterprise_id WHERE r.id = ?", [referral_id]).fetchone()
     assert row == (WITH_TAX_ID, TAX_ID)
-    consent_page = desk.post("/desk/cases/consent", data=send_form(world, desk)).get_data(as_text=True)
+    consent_page = desk.post("/desk/cases/consent", data=send_form(world, desk), follow_redirects=True)\
+        .get_data(as_text=True)
     assert f'value="{CONTACT_ONLY}" checked' in consent_page and f'value="{WITH_TAX_ID}"' in consent_page
 
 

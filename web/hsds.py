@@ -9,20 +9,18 @@ HSDS export (``matcher.exchange.hsds``), rebuilt when the store's data version m
 
 from __future__ import annotations
 
-import threading
 
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import Boolean, Integer, String
 from apiflask.validators import Length, OneOf, Range
-from flask import current_app
 
 from matcher.exchange import hsds, hsds_directory
-from matcher.store import data_version, directory
+from matcher.store import directory
 
+from .cache import current_stamp, versioned
 from .context import get_db, get_reference
 
 bp = APIBlueprint("hsds", __name__, tag="HSDS (Open Referral)", url_prefix="/hsds")
-_lock = threading.Lock()
 
 
 class PageQuery(Schema):
@@ -55,17 +53,10 @@ class FullQuery(Schema):
 
 def current_directory() -> hsds_directory.Directory:
     """The HSDS view of the store, rebuilt only when the data version (or the database file) changed."""
-    db = get_db()
-    stamp = (current_app.config["DATABASE"], data_version(db))
-    cached = current_app.extensions.get("rismep_hsds")
-    if cached is not None and cached.version == stamp:
-        return cached
-    with _lock:
-        cached = current_app.extensions.get("rismep_hsds")
-        if cached is None or cached.version != stamp:
-            doc, _ = hsds.export_store(db, get_reference())
-            cached = current_app.extensions["rismep_hsds"] = hsds_directory.Directory(doc, version=stamp)
-    return cached
+    def build():
+        doc, _ = hsds.export_store(get_db(), get_reference())
+        return hsds_directory.Directory(doc, version=current_stamp())
+    return versioned("hsds_directory", build)
 
 
 @bp.after_request

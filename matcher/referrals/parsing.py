@@ -176,7 +176,7 @@ def check_transition(leg: dict, to: str) -> None:
         return
     allowed = lifecycle.allowed_next(current)
     if lifecycle.is_system_move(current, to):
-        raise Conflict(f"ส่วนงาน {leg['id']} จะถูกส่งเองเมื่อขั้นก่อนหน้าเสร็จ / Leg {leg['id']} is '{current}': it "
+        raise Conflict(f"งานของสมาชิกเลขที่ {leg['id']} จะถูกส่งเองเมื่อขั้นก่อนหน้าเสร็จ / Leg {leg['id']} is '{current}': it "
                        f"moves to '{to}' by itself when the plan's earlier steps are done (or when the desk closes "
                        f"its needs). Allowed now: {', '.join(allowed) or 'nothing'}.", field="status", allowed=allowed)
     if allowed:
@@ -185,7 +185,7 @@ def check_transition(leg: dict, to: str) -> None:
         hint = f"'{current}' is final; re-match its needs with POST /api/v1/referrals/<id>/rematch."
     else:
         hint = f"'{current}' is final; nothing follows it."
-    raise Conflict(f"ส่วนงาน {leg['id']} อยู่ในสถานะ '{current}' เปลี่ยนเป็น '{to}' ไม่ได้ / Leg {leg['id']} is "
+    raise Conflict(f"งานของสมาชิกเลขที่ {leg['id']} อยู่ในสถานะ '{current}' เปลี่ยนเป็น '{to}' ไม่ได้ / Leg {leg['id']} is "
                    f"'{current}'; it cannot move to '{to}'. {hint}", field="status", allowed=allowed)
 
 
@@ -227,9 +227,17 @@ def parse_list_filters(filters: dict, ref: Reference) -> dict:
     start, end = _as_date(filters.get("from"), "from"), _as_date(filters.get("to"), "to")  # to before from: none
     limit = _int_in(filters.get("limit", 50), "limit", 1, MAX_PAGE)
     offset = _int_in(filters.get("offset", 0), "offset", 0, MAX_OFFSET)
+    need = filters.get("need") or None
+    if need is not None and need not in ref.category_by_code:
+        raise Unprocessable(f"Unknown need {need!r}; use a category code of the taxonomy (GET /api/v1/categories).",
+                            field="need")
+    text = str(filters.get("text") or "").strip()[:200] or None
+    members = filters.get("members")  # from the desk pages only (a list of ids); the API filters by one member
+    members = members if isinstance(members, (list, tuple)) else None
     return {"status": status, "province": province, "member": filters.get("member") or None,
             "desk": filters.get("desk"), "date_from": start.isoformat() if start else None,
-            "date_before": _day_after(end), "limit": limit, "offset": offset}
+            "date_before": _day_after(end), "limit": limit, "offset": offset, "need": need, "text": text,
+            "members": list(members)[:500] if members is not None else None}
 
 
 

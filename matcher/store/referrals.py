@@ -254,7 +254,8 @@ LIST_FROM = ("referrals r LEFT JOIN cases c ON c.id = r.case_id "
              "LEFT JOIN enterprises e ON e.id = r.enterprise_id")
 
 
-def _list_filters(*, status=None, province=None, member=None, desk=None, date_from=None, date_before=None):
+def _list_filters(*, status=None, province=None, member=None, desk=None, date_from=None, date_before=None,
+                  need=None, text=None, members=None):
     where, params = [], []
     for clause, value in (("r.status = ?", status), ("c.province = ?", province), ("r.desk = ?", desk),
                           ("r.created_at >= ?", date_from), ("r.created_at < ?", date_before)):
@@ -264,14 +265,26 @@ def _list_filters(*, status=None, province=None, member=None, desk=None, date_fr
     if member is not None:
         where.append("EXISTS (SELECT 1 FROM referral_legs l WHERE l.referral_id = r.id AND l.member_id = ?)")
         params.append(member)
+    if members is not None:  # any of these members has a leg (an empty list: none matches)
+        marks = ", ".join("?" * len(members)) or "NULL"
+        where.append(f"EXISTS (SELECT 1 FROM referral_legs l WHERE l.referral_id = r.id AND l.member_id IN ({marks}))")
+        params.extend(members)
+    if need is not None:
+        where.append("EXISTS (SELECT 1 FROM json_each(c.needs) n WHERE n.value = ?)")
+        params.append(need)
+    if text is not None:  # the enterprise's name contains it, or it is the referral's number
+        where.append("(instr(lower(e.name), lower(?)) > 0 OR CAST(r.id AS TEXT) = ?)")
+        params.extend([text, text.lstrip("#")])
     return (" WHERE " + " AND ".join(where)) if where else "", params
 
 
 def list_referrals(db, *, limit: int = 50, offset: int = 0, **filters) -> tuple[list[dict], int]:
     """A page of referrals (newest first) with their legs, and the total matching the filters.
 
-    Filters: ``status``, ``province`` (code), ``member`` (has a leg addressed to it), ``desk``,
-    ``date_from`` (created at or after, ISO text) and ``date_before`` (created before, ISO text).
+    Filters: ``status``, ``province`` (code), ``member`` (has a leg addressed to it), ``members`` (any of
+    them has a leg), ``need`` (a category code of the case), ``text`` (in the enterprise's name, or the
+    referral's number), ``desk``, ``date_from`` (created at or after, ISO text) and ``date_before``
+    (created before, ISO text).
     """
     where, params = _list_filters(**filters)
     total = db.execute(f"SELECT count(*) FROM {LIST_FROM}{where}", params).fetchone()[0]

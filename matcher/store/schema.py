@@ -211,6 +211,15 @@ MIGRATIONS += [
             id INTEGER PRIMARY KEY, case_id INTEGER NOT NULL UNIQUE REFERENCES cases(id) ON DELETE CASCADE,
             suggested TEXT NOT NULL, chosen TEXT NOT NULL, model TEXT, desk TEXT, created_at TEXT NOT NULL)""",
     ],
+    # 10 -> 11: desk: the draft of a new case kept between its steps (each step is a page of its own, so
+    # reload and Back are safe); short-lived, deleted when stale, emptied once sent.
+    [
+        """CREATE TABLE case_drafts (
+            token TEXT PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            data TEXT, referral_id INTEGER, created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL)""",
+        """CREATE INDEX idx_case_drafts_updated ON case_drafts(updated_at)""",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

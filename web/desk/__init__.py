@@ -3,7 +3,8 @@
 Pages (all server-rendered, no CDN; a little vanilla JS in ``web/static/desk.js``):
 
 - ``/`` the signed-in account's home; ``/desk/signin``, ``/desk/signout``, ``/desk/lang/<th|en>``
-- ``/desk/cases/new`` -> ``needs`` -> ``bundles`` -> ``consent`` -> ``send``: a new case to a sent referral
+- ``/desk/cases/new`` -> ``/desk/cases/<draft>/needs`` -> ``.../bundles`` -> ``.../consent`` -> send: a new case
+  to a sent referral, each step a page of its own (POST-redirect-GET, the draft kept in the store)
 - ``/desk/referrals`` (a desk's list), ``/desk/referrals/<id>`` (legs, timeline, actions), ``/desk/inbox``
 - ``/desk/dashboard`` (KPIs, gap heatmap, single points of failure, rollout plan)
 - ``/desk/directory`` (search the members, a tile map of matches) and ``/desk/directory/<id>`` (a member)
@@ -15,7 +16,7 @@ no stack trace (``common.register_error_pages``).
 from __future__ import annotations
 
 from apiflask import APIBlueprint
-from flask import flash, redirect, request, session, url_for
+from flask import flash, redirect, request, url_for
 
 bp = APIBlueprint("desk", __name__, enable_openapi=False)
 
@@ -29,9 +30,6 @@ def _before():
         flash(i18n.t("signin_required"), "error")
         return redirect(url_for("desk.signin"))
     csrf.check()
-    wanted = request.form.get("set_lang") if request.method == "POST" else None
-    if wanted in i18n.LANGUAGES:
-        session["lang"] = wanted
 
 
 bp.context_processor(common.template_context)
@@ -40,4 +38,4 @@ bp.add_app_template_filter(common.province_name, "province_name")
 bp.record_once(common.configure_app)
 common.register_error_pages(bp)
 
-from . import auth_pages, cases, dashboard, directory_pages, followup_pages, referrals_pages  # noqa: E402,F401
+from . import analyst_pages, auth_pages, cases, dashboard, directory_pages, followup_pages, referrals_pages  # noqa: E402,F401

@@ -1,8 +1,10 @@
 """A new case in four steps: details -> needs (chips) -> recommended bundles -> consent and send.
 
-The draft travels in the forms themselves (hidden fields), never in the cookie: every step re-reads and
-re-validates all of it, so a refused step re-renders with everything the officer typed, and nothing is
-written to the store until the referral is sent with consent.
+Every step is POST-redirect-GET: a step's form is checked, the draft is saved server-side (``drafts``,
+short-lived, only for this account) and the browser is sent to the next step's own page, so reload and
+Back never resend a form. The forms still carry the whole draft in hidden fields, and every step re-reads
+and re-validates all of it: a refused step re-renders with everything the officer typed. Nothing but the
+draft is written until the referral is sent with consent.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from web.context import get_db, get_reference, get_snapshot
 
 from . import bp, i18n, services
 from .common import current_principal, current_user, page, requires, whole_number
-from .views import bundle_views, chosen_members, members_map, order_note
+from .drafts import draft_case, load_draft, mark_draft_sent, province_notices, save_case
+from .views import bundle_views, chosen_members, comparison, members_map, order_note
 
 TEXT_MAX = 2000
 NAME_MAX = 200
@@ -76,6 +79,7 @@ def read_case(form) -> tuple[dict, dict]:
     known = get_reference().category_by_code
     case["suggested"] = [n for n in _unique(form.getlist("suggested")) if n in known][:MAX_NEEDS * 2]
     case["intake_model"] = (form.get("intake_model") or "").strip()[:64]
+    case["draft"] = re.sub(r"[^0-9a-f]", "", form.get("draft") or "")[:32]
     return case, errors
 
 
@@ -133,10 +137,18 @@ def sector_of(case: dict) -> str | None:
 @requires("desk")
 def new_case():
     """Step 1: the enterprise (new, or picked from this desk's earlier referrals) and the description. The
-    province is left to the officer or the description; the desk's own is only a last resort (step 2)."""
+    province is left to the officer or the description; the desk's own is only a last resort (step 2).
+    With ``?draft=`` the step opens again with the draft filled in (step 2's "change the details")."""
     case = {k: "" for k in CASE_FIELDS}
     picked = None
-    if whole_number(request.args.get("enterprise_id")):
+    draft = load_draft(request.args.get("draft"))
+    if draft:
+        case.update(draft_case(draft))
+        if case.get("province_from") in ("text", "account"):  # derived, not chosen: derived again
+            case["province"] = case["province_from"] = ""
+        if whole_number(case.get("enterprise_id")):
+            picked = _own_enterprise(whole_number(case["enterprise_id"]))
+    elif whole_number(request.args.get("enterprise_id")):
         picked = _own_enterprise(whole_number(request.args["enterprise_id"]))
         if picked:
             case.update(enterprise_id=str(picked["id"]), enterprise_name=picked["name"],
@@ -176,39 +188,63 @@ def _render_new(case, errors, status=422):
                 **form_choices())
 
 
+def _next_step(endpoint: str, token: str):
+    """303 to a step's own page: the browser then GETs it, so reload and Back never resend the form."""
+    return redirect(url_for(endpoint, token=token), 303)
+
+
 # -- step 2: needs -------------------------------------------------------------------------------------
 
 @bp.post("/desk/cases/needs")
 @requires("desk")
 def case_needs():
-    """Step 2: the needs suggested from the description as chips, with their evidence."""
+    """Step 1 sent: the description is classified once, the province settled (the officer's choice, else
+    the one the description names, else the desk's own), the draft saved; then step 2's page."""
     case, errors = read_case(request.form)
     if errors:
         return _render_new(case, errors)
-    return _render_needs(case, chosen=request.form.get("needs_chosen") == "1")
+    chips = _chips(case)
+    if not case["province"]:
+        return _render_new(case, {"province": i18n.t("err_province_missing")})
+    if request.form.get("needs_chosen") != "1":
+        case["needs"] = [n["code"] for n in chips["suggested"]][:MAX_NEEDS]
+    return _next_step("desk.case_needs_page", save_case(case, chips=chips))
 
 
-def _render_needs(case, *, chosen: bool, error: str | None = None, status: int = 200):
+@bp.get("/desk/cases/<token>/needs")
+@requires("desk")
+def case_needs_page(token):
+    """Step 2: the needs suggested from the description as chips, with their evidence."""
+    draft = load_draft(token)
+    if draft is None or draft.get("referral_id"):
+        return _gone(draft)
+    return _render_needs(draft_case(draft), draft.get("chips") or _chips(draft_case(draft)))
+
+
+def _chips(case: dict) -> dict:
+    """What intake suggests for the case's description (chips, candidates, the province it names); fills
+    an empty province from the description, else from the desk account (then only an assumption)."""
     classified, note = _classify(case["text"])
     detected = classified.get("province")
     if not case["province"] and detected:
         case["province"], case["province_from"] = detected, "text"
     if not case["province"] and current_user().get("province"):
         case["province"], case["province_from"] = current_user()["province"], "account"
-    if not case["province"]:
-        return _render_new(case, {"province": i18n.t("err_province_missing")})
     known = get_reference().category_by_code
     suggested = [n for n in classified.get("needs", []) if n.get("code") in known]
     maybe = [n for n in classified.get("candidates", []) if n.get("code") in known
              and n["code"] not in {s["code"] for s in suggested}]
-    if not chosen:
-        case["needs"] = [n["code"] for n in suggested][:MAX_NEEDS]
     case["suggested"] = [n["code"] for n in suggested]              # what the desk confirms or corrects
     case["intake_model"] = classified.get("model") or ""
-    shown = {n["code"] for n in suggested + maybe}
+    return {"suggested": suggested, "maybe": maybe, "detected": detected, "note": note}
+
+
+def _render_needs(case, chips, *, error: str | None = None, status: int = 200):
+    shown = {n["code"] for n in chips["suggested"] + chips["maybe"]}
     others = [c for c in get_reference().categories if c["code"] not in shown]
-    return page("desk/case_needs.html", status, case=case, suggested=suggested, maybe=maybe, others=others,
-                note=note, detected=detected, error=error)
+    return page("desk/case_needs.html", status, case=case, suggested=chips["suggested"], maybe=chips["maybe"],
+                others=others, note=chips.get("note"), detected=chips.get("detected"), error=error,
+                notices=province_notices(case, chips.get("detected")))
 
 
 def _classify(text: str) -> tuple[dict, str | None]:
@@ -218,18 +254,40 @@ def _classify(text: str) -> tuple[dict, str | None]:
         return {"needs": [], "province": None}, i18n.t("intake_unavailable")
 
 
+def _gone(draft):
+    """A step of a draft that was sent (its referral) or that is gone (a new case, saying so)."""
+    if draft and draft.get("referral_id"):
+        flash(i18n.t("draft_sent", id=draft["referral_id"]), "info")
+        return redirect(url_for("desk.referral", referral_id=draft["referral_id"]), 303)
+    flash(i18n.t("draft_gone"), "info")
+    return redirect(url_for("desk.new_case"), 303)
+
+
 # -- step 3: bundles -----------------------------------------------------------------------------------
 
 @bp.post("/desk/cases/bundles")
 @requires("desk")
 def case_bundles():
-    """Step 3: the top bundles side by side, with chances, the plan, the reasons and a map."""
+    """Step 2 sent: the chosen needs checked and saved with the draft; then step 3's page."""
     case, errors = read_case(request.form)
     if errors or not case["province"]:
         return _render_new(case, errors or {"province": i18n.t("err_province_missing")})
+    draft = load_draft(case["draft"])
+    chips = (draft or {}).get("chips")
     problem = check_needs(case["needs"])
     if problem:
-        return _render_needs(case, chosen=True, error=problem, status=422)
+        return _render_needs(case, chips or _chips(dict(case)), error=problem, status=422)
+    return _next_step("desk.case_bundles_page", save_case(case, chips=chips))
+
+
+@bp.get("/desk/cases/<token>/bundles")
+@requires("desk")
+def case_bundles_page(token):
+    """Step 3: the bundles compared at a glance, then each with its members, the plan and a map."""
+    draft = load_draft(token)
+    if draft is None or draft.get("referral_id"):
+        return _gone(draft)
+    case = draft_case(draft)
     body = {"needs": case["needs"], "province": case["province"], "sector": sector_of(case), "top_k": 3,
             "explain": False, "province_assumed": case["province_from"] == "account"}
     if case["cluster"]:
@@ -237,10 +295,12 @@ def case_bundles():
     try:
         result = services.match(body)
     except RismepError as error:
-        return _render_needs(case, chosen=True, error=i18n.message(error), status=error.status)
+        return _render_needs(case, draft.get("chips") or _chips(dict(case)), error=i18n.message(error),
+                             status=error.status)
     bundles = bundle_views(result, get_snapshot())
     return page("desk/case_bundles.html", case=case, result=result, bundles=bundles, order_note=order_note(),
-                map=members_map(case["province"], bundles))
+                compare=comparison(bundles, case["needs"]), map=members_map(case["province"], bundles),
+                notices=province_notices(case, None))
 
 
 # -- step 4: consent and send --------------------------------------------------------------------------
@@ -248,12 +308,28 @@ def case_bundles():
 @bp.post("/desk/cases/consent")
 @requires("desk")
 def case_consent():
-    """Step 4: the PDPA notice and the consent of the enterprise, then send."""
+    """Step 3 sent: the chosen bundle saved with the draft (and the moment the notice is first shown, and
+    the key that makes a resent form the same referral); then step 4's page."""
     case, errors = read_case(request.form)
     if errors or check_needs(case["needs"]) or not case["province"]:
         return _render_new(case, errors or {"province": i18n.t("err_province_missing")})
+    draft = load_draft(case["draft"]) or {}
     assignment = read_assignment(request.form, case["needs"])
-    return _render_consent(case, assignment, key=uuid.uuid4().hex, rank=request.form.get("rank", ""))
+    token = save_case(case, chips=draft.get("chips"), assignment=assignment, rank=request.form.get("rank", "")[:4],
+                      key=uuid.uuid4().hex, shown_at=now_text())
+    return _next_step("desk.case_consent_page", token)
+
+
+@bp.get("/desk/cases/<token>/consent")
+@requires("desk")
+def case_consent_page(token):
+    """Step 4: the PDPA notice and the consent of the enterprise, then send."""
+    draft = load_draft(token)
+    if draft is None or draft.get("referral_id"):
+        return _gone(draft)
+    data = draft["data"]
+    return _render_consent(draft_case(draft), data.get("assignment") or {}, key=data.get("key") or uuid.uuid4().hex,
+                           rank=data.get("rank") or "", shown_at=data.get("shown_at"))
 
 
 def _render_consent(case, assignment, *, key, rank, error=None, status=200, consent_by=None, given=False,
@@ -281,8 +357,6 @@ def case_send():
     scope = form.get("consent_scope") or CONSENT_SCOPE
     again = dict(key=key, rank=form.get("rank", ""), consent_by=consent_by, given=given, shown_at=shown_at,
                  scope=scope if scope in CONSENT_SCOPES else CONSENT_SCOPE)
-    if form.get("set_lang"):
-        return _render_consent(case, assignment, **again)
     if not given:
         return _render_consent(case, assignment, error=i18n.t("consent_refused"), status=422, **again)
     if scope not in CONSENT_SCOPES:
@@ -300,10 +374,10 @@ def case_send():
                                             correction=correction)
     except RismepError as error:
         return _render_consent(case, assignment, error=i18n.message(error), status=error.status, **again)
+    if case["draft"]:
+        mark_draft_sent(case["draft"], referral["id"])
     flash(i18n.t("referral_sent", id=referral["id"]), "success")
     return redirect(url_for("desk.referral", referral_id=referral["id"]))
-
-
 
 
 def notice_time(value) -> str:
@@ -340,5 +414,5 @@ def referral_body(case: dict, assignment: dict, consent_by: str, consent_at: str
 @bp.get("/desk/cases/send")
 @requires("desk")
 def case_step_without_form():
-    """A step opened without its form (a bookmark, a reload): start the case again."""
+    """A step's form address opened directly (an old bookmark): start the case again."""
     return redirect(url_for("desk.new_case"))

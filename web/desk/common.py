@@ -27,7 +27,7 @@ HOME_BY_ROLE = {"desk": "desk.new_case", "admin": "desk.new_case", "member": "de
 NAV_BY_ROLE = {
     "desk": ("new_case", "referrals", "queue", "notifications", "directory"),
     "member": ("inbox", "notifications", "directory"),
-    "analyst": ("dashboard", "directory"),
+    "analyst": ("dashboard", "referrals", "directory"),
     "admin": ("new_case", "referrals", "queue", "inbox", "dashboard", "directory"),
 }
 NAV_ITEMS = {"new_case": ("desk.new_case", "nav_new_case"), "referrals": ("desk.referrals", "nav_referrals"),

@@ -1,22 +1,20 @@
 """The analyst dashboard: KPIs against targets, the gap heatmap, single points of failure, the rollout
-plan, and the full report (built once per data version and kept in memory)."""
+plan, and the full report (built once per data version by ``web.cache``)."""
 
 from __future__ import annotations
 
-import logging
-import threading
 import time
 
-from flask import Response, current_app, render_template
+from flask import Response, render_template, request, url_for
 from markupsafe import Markup
 
-from matcher.clock import now_text
 from matcher.errors import Unavailable
-from matcher.store import data_version
+from web.cache import versioned, versioned_entry
 from web.context import get_db, get_reference, get_snapshot
 
 from . import bp, i18n, services
 from .common import page, requires
+from .lists import province_choices
 
 # Thai for the coverage depths the analysis names (graphs.coverage.DEPTHS); unknown ones show in English.
 DEPTH_TH = {"no member in reach": "ไม่มีสมาชิกในระยะให้บริการ",
@@ -25,8 +23,6 @@ DEPTH_TH = {"no member in reach": "ไม่มีสมาชิกในระ
             "2-4 members in the province": "มีสมาชิก 2-4 รายในจังหวัด",
             "5 or more members in the province": "มีสมาชิก 5 รายขึ้นไปในจังหวัด"}
 REFRESH_AFTER_S = 30.0  # a burst of writes starts one refresh, not one per write
-_cache_lock = threading.Lock()
-log = logging.getLogger(__name__)
 
 
 @bp.get("/desk/dashboard")
@@ -39,11 +35,73 @@ def dashboard():
     except Unavailable as error:
         return page("desk/dashboard.html", 503, unavailable=i18n.message(error))
     gap, metrics, plan = network["gaps"], network["metrics"], network["plan"]
-    return page("desk/dashboard.html", kpi=kpi, kpi_rows=kpi_rows(kpi), heatmap=heatmap(gap),
+    chosen, errors = _chosen(kpi)
+    return page("desk/dashboard.html", 422 if errors else 200, kpi=kpi, kpi_rows=kpi_rows(kpi), heatmap=heatmap(gap),
+                chosen=chosen, errors=errors, selection=selection_tables(kpi, chosen),
+                years=sorted((r["year"] for r in kpi.get("by_year", [])), reverse=True),
+                provinces=province_choices(),
                 heatmap_html=heatmap_html(gap, network["stamp"]),
-                critical=metrics.get("critical_members", [])[:15], single=gap.get("single_providers", []),
+                critical=critical_rows(metrics.get("critical_members", []))[:15], single=gap.get("single_providers", []),
                 articulation=metrics.get("articulation_points", [])[:10], plan=plan, unavailable=None,
                 as_of=as_of)
+
+
+def _chosen(kpi: dict) -> tuple[dict, dict]:
+    """The year (Christian era in the address, shown in the Buddhist era) and province asked for."""
+    chosen, errors = {"year": "", "province": ""}, {}
+    year = (request.args.get("year") or "").strip()
+    if year:
+        if year.isdigit() and int(year) in {r["year"] for r in kpi.get("by_year", [])}:
+            chosen["year"] = int(year)
+        else:
+            errors["year"] = i18n.t("err_choice", value=year[:20])
+    province = (request.args.get("province") or "").strip()
+    if province:
+        if province in get_reference().province_by_code:
+            chosen["province"] = province
+        else:
+            errors["province"] = i18n.t("err_province", value=province[:40])
+    return chosen, errors
+
+
+def selection_tables(kpi: dict, chosen: dict) -> list[dict]:
+    """The programme's figures for the year and for the province chosen, each computed by the KPIs."""
+    pct = lambda v: "-" if v is None else f"{100 * v:.0f}%"  # noqa: E731
+    num = lambda v: "-" if v is None else f"{v:,.0f}"  # noqa: E731
+    tables = []
+    sources = []
+    if chosen["year"]:
+        row = next(r for r in kpi["by_year"] if r["year"] == chosen["year"])
+        sources.append((i18n.t("year_be", year=chosen["year"] + 543) if i18n.current_language() == "th"
+                        else i18n.t("year_be", year=chosen["year"]), row, "sel-year"))
+    if chosen["province"]:
+        row = kpi.get("by_province", {}).get(chosen["province"]) or {}
+        sources.append((i18n.localized(get_reference().province_by_code[chosen["province"]]), row, "sel-province"))
+    for title, row, key in sources:
+        tables.append({"title": title, "id": key, "rows": [
+            (i18n.t("sel_referrals"), num(row.get("referrals"))),
+            (i18n.t("sel_multi_share"), pct(row.get("multi_agency_share"))),
+            (i18n.t("sel_completion"), pct(row.get("completion_rate"))),
+            (i18n.t("sel_needs_met"), f"{num(row.get('needs_met'))} / {num(row.get('needs'))}"),
+            (i18n.t("sel_value"), num(row.get("value_baht"))),
+            (i18n.t("sel_accept_days"), _days(row.get("time_to_accept_days")))]})
+    return tables
+
+
+def critical_rows(critical: list[dict]) -> list[dict]:
+    """Each critical member once, with each service it alone keeps in reach once: the cases that asked for
+    it and the provinces they came from (the analysis lists one entry per province and service)."""
+    rows = []
+    for m in critical:
+        services_: dict = {}
+        for n in m.get("needs", []):
+            s = services_.setdefault(n["category"], {"category": n["category"], "cases": 0, "provinces": set()})
+            s["cases"] += n.get("cases", 0)
+            s["provinces"].add(n.get("province"))
+        listed = sorted(({**s, "provinces": len(s["provinces"])} for s in services_.values()),
+                        key=lambda s: (-s["cases"], s["category"]))
+        rows.append({**m, "services": listed})
+    return rows
 
 
 def _network_analyses() -> dict:
@@ -59,13 +117,13 @@ def kpi_rows(kpi: dict) -> list[dict]:
     rows = [
         (("มูลค่าทางเศรษฐกิจที่เกิดขึ้น (บาท)", "Economic value created (baht)"), num(kpi.get("value_baht")), None, None,
          "kpi-value"),
-        (("ส่วนงานที่สำเร็จ", "Completed legs"), num(kpi.get("completed_legs")), None, None, "kpi-completed"),
+        (("งานของสมาชิกที่สำเร็จ", "Completed member tasks"), num(kpi.get("completed_legs")), None, None, "kpi-completed"),
         (("การส่งต่อทั้งหมด", "Referrals"), num(kpi.get("referrals")), None, None, "kpi-referrals"),
         (("การส่งต่อหลายหน่วยงาน", "Multi-agency referrals"), num(kpi.get("multi_agency_referrals")), "72+",
          _met(kpi.get("multi_agency_referrals"), 72), "kpi-multi"),
         (("สัดส่วนการส่งต่อหลายหน่วยงาน", "Multi-agency share"), pct(kpi.get("multi_agency_share")), None, None,
          "kpi-multi-share"),
-        (("อัตราความสำเร็จ (ส่วนงาน)", "Completion rate (legs)"), pct(kpi.get("completion_rate")), None, None,
+        (("อัตราความสำเร็จของงานของสมาชิก", "Completion rate of member tasks"), pct(kpi.get("completion_rate")), None, None,
          "kpi-completion"),
         (("ความต้องการที่ได้รับการแก้ไข", "Needs met"),
          f"{num(kpi.get('needs_met'))} / {num(kpi.get('needs'))} ({pct(kpi.get('needs_met_share'))})", None, None,
@@ -110,13 +168,9 @@ def _met(value, target):
 
 def heatmap_html(gap: dict, stamp: int) -> Markup:
     """The heatmap table (1,700 cells), rendered once per computed analysis (``stamp``) and language."""
-    key = ("heatmap_html", stamp, i18n.current_language())
-    cache = current_app.extensions.setdefault("desk", {})
-    if key not in cache:
-        for old in [k for k in cache if isinstance(k, tuple) and k[0] == "heatmap_html"]:
-            cache.pop(old, None)
-        cache[key] = Markup(render_template("desk/_heatmap.html", heatmap=heatmap(gap)))
-    return cache[key]
+    lang = i18n.current_language()
+    return versioned(f"heatmap_html:{lang}", lambda: Markup(render_template("desk/_heatmap.html", heatmap=heatmap(gap))),
+                     stamp=(stamp,))
 
 
 def heatmap(gap: dict) -> dict:
@@ -160,56 +214,18 @@ def report():
         html = _cached("report", build)
     except ImportError:
         raise Unavailable(i18n.both("analysis_unavailable")) from None
-    return Response(html, mimetype="text/html")
+    back = (f'<p class="back"><a href="{url_for("desk.dashboard")}">‹ {i18n.t("back_to_dashboard")}</a></p>')
+    return Response(html.replace("<body>", "<body>" + back, 1), mimetype="text/html")
 
 
 def _latest(name: str, build) -> tuple[dict, str]:
-    """The network analyses, stale-while-revalidate: the last result at once, refreshed in the background
-    when the store has changed since (they take about a second; the KPIs beside them are always live).
-    The first call after start computes synchronously. Returns ``(value, computed-at text)``."""
-    version = data_version(get_db())
-    cache = current_app.extensions.setdefault("desk", {})
-    with _cache_lock:
-        hit = cache.get(name)
-        stale = hit is not None and hit[0] != version and time.monotonic() - hit[3] >= REFRESH_AFTER_S
-        refreshing = cache.get(f"{name}:refreshing")
-        if stale and not refreshing:
-            cache[f"{name}:refreshing"] = True
-            threading.Thread(target=_refresh, args=(current_app._get_current_object(), name, build, version),
-                             daemon=True).start()
-    if hit is not None:
-        return hit[1], hit[2]
-    value = build()
-    with _cache_lock:
-        cache[name] = (version, value, _now(), time.monotonic())
-    return value, cache[name][2]
-
-
-def _refresh(app, name: str, build, version: int) -> None:
-    cache = app.extensions.setdefault("desk", {})
-    try:
-        with app.app_context():
-            value = build()
-        with _cache_lock:
-            cache[name] = (version, value, _now(), time.monotonic())
-    except Exception:  # noqa: BLE001 (a failed refresh keeps the older figures and is logged)
-        log.exception("refreshing the dashboard's %s failed", name)
-    finally:
-        cache[f"{name}:refreshing"] = False
-
-
-def _now() -> str:
-    return now_text().replace("T", " ")
+    """The network analyses (about a second to compute) for the store's data version, with when they were
+    computed; after a change, the figures computed less than ``REFRESH_AFTER_S`` ago are still served, so a
+    burst of writes costs one recomputation (the KPIs beside them are always live)."""
+    entry = versioned_entry(name, build, grace_s=REFRESH_AFTER_S)
+    return entry.value, entry.built_at
 
 
 def _cached(name: str, build):
-    """``build()`` once per data version of the store (kept in the app's memory)."""
-    version = data_version(get_db())
-    cache = current_app.extensions.setdefault("desk", {})
-    with _cache_lock:
-        hit = cache.get(name)
-        if hit and hit[0] == version:
-            return hit[1]
-        value = build()
-        cache[name] = (version, value)
-        return value
+    """``build()`` once per data version of the store."""
+    return versioned(name, build)

@@ -139,7 +139,9 @@ def slip(referral_id):
     """The printable referral slip (A4): the enterprise, the plan in steps with each organisation's public
     address and phone, what to bring, and the tracking code."""
     data = followup.slip(get_db(), referral_id, current_principal(), get_reference())
-    return page("desk/slip.html", slip=data, track_url=request.host_url.rstrip("/") + url_for("desk.track"))
+    from .lists import actor_name
+    return page("desk/slip.html", slip=data, track_url=request.host_url.rstrip("/") + url_for("desk.track"),
+                desk_name=actor_name(data["referral"].get("desk")))
 
 
 @bp.get("/track")

@@ -11,6 +11,7 @@ import re
 
 from flask import request, session
 
+from .i18n_cases import STRINGS as CASE_STRINGS
 from .i18n_directory import STRINGS as DIRECTORY_STRINGS
 
 LANGUAGES = ("th", "en")
@@ -128,7 +129,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "bundles_title": ("ชุดบริการที่แนะนำ", "Recommended bundles"),
     "bundle_n": ("ชุดที่ {n}", "Bundle {n}"),
     "success_chance": ("โอกาสสำเร็จครบทุกความต้องการ", "Chance every need is met"),
-    "leg_chance": ("โอกาสที่งานส่วนนี้สำเร็จ", "Chance this leg succeeds"),
+    "leg_chance": ("โอกาสที่งานของสมาชิกรายนี้สำเร็จ", "Chance this member task succeeds"),
     "province_assumed": ("ยังไม่ทราบจังหวัดของสถานประกอบการ จึงใช้จังหวัดของศูนย์บริการ ({name}) แทน และไม่แสดงระยะทาง "
                          "หากทราบจังหวัดที่แท้จริง ให้กลับไปเลือกในขั้นที่ 1",
                          "The enterprise's province is not known, so the desk's own ({name}) is used and distances "
@@ -195,7 +196,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     # referral page
     "referral_title": ("การส่งต่อเลขที่ {id}", "Referral no. {id}"),
     "status": ("สถานะ", "Status"),
-    "legs": ("รายการส่งต่อถึงสมาชิก", "Legs"),
+    "legs": ("งานของสมาชิก", "Member tasks"),
     "member": ("สมาชิก", "Member"),
     "needs": ("ความต้องการ", "Needs"),
     "value_baht": ("มูลค่าทางเศรษฐกิจที่เกิดขึ้น (บาท)", "Economic value created (baht)"),
@@ -208,9 +209,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "start": ("เริ่มดำเนินการ", "Start work"),
     "complete": ("ปิดงานสำเร็จ", "Complete"),
     "close_unresolved": ("ปิดงานโดยไม่สำเร็จ", "Close unresolved"),
-    "rematch": ("หาสมาชิกรายใหม่แทน", "Re-match this leg"),
+    "rematch": ("หาสมาชิกรายใหม่แทน", "Re-match this member task"),
     "leg_updated": ("บันทึกสถานะแล้ว: {status}", "Status saved: {status}"),
-    "rematched": ("ส่งต่อให้สมาชิกรายใหม่แล้ว", "The leg was re-matched to a new member."),
+    "rematched": ("ส่งต่อให้สมาชิกรายใหม่แล้ว", "The member task was re-matched to a new member."),
     "err_value": ("กรุณากรอกมูลค่าเป็นตัวเลขบาทที่ไม่ติดลบ เช่น 250000", "Enter the value as a non-negative number "
                   "of baht, e.g. 250000."),
     "err_reason": ("กรุณาเลือกเหตุผลที่ปฏิเสธ", "Pick a reason for declining."),
@@ -228,7 +229,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "inbox_for": ("งานของ {name}", "Work for {name}"),
     "no_referrals": ("ยังไม่มีรายการ", "Nothing here yet."),
     "referral_no": ("เลขที่", "No."),
-    "your_legs": ("ส่วนของคุณ", "Your part"),
+    "your_legs": ("งานของคุณ", "Your tasks"),
     "status_filter": ("กรองตามสถานะ", "Filter by status"),
     "all": ("ทั้งหมด", "All"),
     "filter": ("กรอง", "Filter"),
@@ -336,6 +337,7 @@ STRINGS: dict[str, tuple[str, str]] = {
 }
 
 STRINGS.update(DIRECTORY_STRINGS)
+STRINGS.update(CASE_STRINGS)
 
 ROLE_KEYS = {"desk": "role_desk", "member": "role_member", "analyst": "role_analyst", "admin": "role_admin"}
 
@@ -434,12 +436,17 @@ EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct
 
 def format_when(value) -> str:
     """An ISO timestamp as desk staff read it: ``22 พ.ย. 2569 14:05`` (Buddhist era) or ``22 Nov 2026 14:05``
-    in the timestamp's own offset (the store keeps Thailand time); text that is not a timestamp is returned."""
+    in Thailand's time (Asia/Bangkok), whatever offset the timestamp carries; text that is not a timestamp is
+    returned."""
     from datetime import datetime
+
+    from matcher import clock
     try:
         when = datetime.fromisoformat(str(value))
     except ValueError:
         return str(value or "")
+    if when.tzinfo is not None:
+        when = when.astimezone(clock.BANGKOK)
     if current_language() == "th":
         return f"{when.day} {THAI_MONTHS[when.month - 1]} {when.year + 543} {when:%H:%M}"
     return f"{when.day} {EN_MONTHS[when.month - 1]} {when.year} {when:%H:%M}"

@@ -6,48 +6,33 @@ from __future__ import annotations
 from flask import flash, redirect, request, url_for
 
 from matcher.errors import RismepError
-from matcher.lifecycle import CLOSE_REASONS, DECLINE_REASONS, REFERRAL_STATUSES, REMATCHABLE, TRANSITIONS
+from matcher.lifecycle import CLOSE_REASONS, DECLINE_REASONS, REMATCHABLE, TRANSITIONS
 from matcher.referrals.followup import format_tracking_code
-from matcher.vocabulary import MAX_OFFSET
 from web.context import get_snapshot
 
 from . import bp, i18n, services
-from .common import current_principal, page, requires, whole_number
+from .common import current_principal, page, requires
+from .lists import actor_name, list_page, member_name
 from .followup_views import can_record_satisfaction, need_rows, plan_rows, unmet_text, waits_text
 from .views import bundle_views, order_note
 
 ACTIONS = {"accepted": "accept", "declined": "decline", "in_progress": "start", "completed": "complete",
            "closed_unresolved": "close_unresolved"}
-PAGE = 50
 
 
 @bp.get("/desk/referrals")
-@requires("desk")
+@requires("desk", "analyst")
 def referrals():
-    """The desk's referrals, newest first, filtered by status."""
-    return _list_page("desk/referrals.html")
+    """The desk's referrals (an analyst: every desk's, without the enterprise's identity), newest first:
+    search and filters, 20 a page."""
+    return list_page("desk/referrals.html", "desk.referrals")
 
 
 @bp.get("/desk/inbox")
 @requires("member")
 def inbox():
-    """A member's legs to answer and follow."""
-    return _list_page("desk/inbox.html")
-
-
-def _list_page(template: str):
-    status = request.args.get("status") or None
-    offset = whole_number(request.args.get("offset"))
-    filters = {"status": status, "limit": PAGE, "offset": min(offset or 0, MAX_OFFSET)}
-    result = services.list_referrals(current_principal(), filters)
-    return page(template, result=result, status=status or "", statuses=REFERRAL_STATUSES,
-                member_name=member_name)
-
-
-def member_name(member_id: str) -> str:
-    snapshot = get_snapshot()
-    i = snapshot.member_index.get(member_id)
-    return i18n.localized(snapshot.members[i]) if i is not None else member_id
+    """A member's tasks to answer and follow: search and filters, 20 a page."""
+    return list_page("desk/inbox.html", "desk.inbox")
 
 
 @bp.get("/desk/referrals/<int:referral_id>")
@@ -58,7 +43,7 @@ def referral(referral_id):
 
 
 def render_referral(referral_id: int, *, error: str | None = None, error_leg=None, error_need=None,
-                    status: int = 200):
+                    status: int = 200, typed: dict | None = None):
     """The referral page: the case, each need's status, the plan with the organisations on it, the legs
     this account may act on, the satisfaction once closed, and the timeline. Opening it marks this
     account's notifications of the referral read."""
@@ -72,7 +57,8 @@ def render_referral(referral_id: int, *, error: str | None = None, error_leg=Non
     can_close = principal["role"] in ("desk", "admin")
     services.mark_read(principal, referral_id)
     return page("desk/referral.html", status, referral=view, legs=legs, events=events, error=error,
-                error_leg=error_leg, error_need=error_need, reasons=DECLINE_REASONS, member_name=member_name,
+                error_leg=error_leg, error_need=error_need, typed=typed or {}, reasons=DECLINE_REASONS,
+                actor_name=actor_name, leg_members={leg["id"]: leg["member"] for leg in view["legs"]}, member_name=member_name,
                 needs=need_rows(view, can_close), close_reasons=CLOSE_REASONS, unmet=unmet_text(view),
                 plan=plan_rows(view, services.organisations([leg["member"] for leg in view["legs"]]), principal),
                 can_satisfaction=can_record_satisfaction(principal, view), can_print=can_close,
@@ -96,24 +82,28 @@ def move_leg(referral_id, leg_id):
     """Accept, decline (with a reason), start, complete (with the value in baht and a note) or close."""
     form = request.form
     to = form.get("status", "")
+    typed = {k: form.get(k, "") for k in ("status", "value_baht", "note", "reason")}  # shown again on an error
     if to not in ACTIONS:
         return render_referral(referral_id, error=i18n.t("err_action", value=to), error_leg=leg_id, status=422)
     change = {"status": to, "note": form.get("note", "").strip() or None}
     if to == "declined":
         change["reason"] = form.get("reason") or None
         if change["reason"] not in DECLINE_REASONS:
-            return render_referral(referral_id, error=i18n.t("err_reason"), error_leg=leg_id, status=422)
+            return render_referral(referral_id, error=i18n.t("err_reason"), error_leg=leg_id, status=422,
+                                   typed=typed)
     if to == "completed":
         value = parse_baht(form.get("value_baht", ""))
         if value is None:
-            return render_referral(referral_id, error=i18n.t("err_value"), error_leg=leg_id, status=422)
+            return render_referral(referral_id, error=i18n.t("err_value"), error_leg=leg_id, status=422,
+                                   typed=typed)
         change["value_baht"] = value
     try:
         services.update_leg(referral_id, leg_id, change, current_principal())
     except RismepError as error:
         if error.status == 404:
             raise
-        return render_referral(referral_id, error=i18n.message(error), error_leg=leg_id, status=error.status)
+        return render_referral(referral_id, error=i18n.message(error), error_leg=leg_id, status=error.status,
+                               typed=typed)
     flash(i18n.t("leg_updated", status=i18n.status_label(to)), "success")
     return redirect(url_for("desk.referral", referral_id=referral_id) + f"#leg-{leg_id}")
 

@@ -26,9 +26,33 @@ def bundle_views(result: MatchResult, snapshot) -> list[dict]:
         members = [_member_view(leg, ref, lang) for leg in b.legs]
         views.append({"rank": b.rank, "members": members, "assignment": dict(b.assignment),
                       "success_chance": b.chance, "chance_meaning": render.chance_text(b.chance, lang),
-                      "plan": plan_steps(b, members), "joint": _joint_pairs(members),
+                      "plan": plan_steps(b, members), "joint": _joint_pairs(members, snapshot),
                       "why": render.comparison_text(b.rank, b.comparison, ref, lang) if b.comparison else None})
     return views
+
+
+def comparison(bundles: list[dict], needs: list[str]) -> dict:
+    """The bundles at a glance: for each need, who takes it in each bundle and whether that is the same in
+    all of them; then the few numbers that tell them apart (members, past joint work between them, the
+    average distance when distances are known, the steps of the plan). Every figure is computed here."""
+    rows = []
+    for need in needs:
+        cells = []
+        for b in bundles:
+            member = next((m for m in b["members"] if need in m["needs"]), None)
+            cells.append({"id": member["id"], "name": member["name"]} if member else None)
+        ids = {c["id"] if c else None for c in cells}
+        rows.append({"need": need, "cells": cells, "same": len(ids) == 1 and None not in ids})
+    facts = [{"key": "cmp_members", "values": [len(b["members"]) for b in bundles]},
+             {"key": "cmp_joint", "values": [sum(j["referrals"] for j in b["joint"]) for b in bundles]},
+             {"key": "cmp_steps", "values": [len(b["plan"]) for b in bundles]}]
+    distances = [[m["distance_km"] for m in b["members"]] for b in bundles]
+    if all(d and all(x is not None for x in d) for d in distances):
+        facts.insert(2, {"key": "cmp_distance", "values": [round(sum(d) / len(d)) for d in distances]})
+    for fact in facts:
+        fact["same"] = len(set(fact["values"])) == 1
+    return {"rows": rows, "facts": facts, "same": [r for r in rows if r["same"]],
+            "differ": [r for r in rows if not r["same"]]}
 
 
 def order_note() -> str:
@@ -37,23 +61,34 @@ def order_note() -> str:
 
 
 def _member_view(leg: MemberLeg, ref, lang: str) -> dict:
+    """One member of a bundle. Its past joint work is not among its reasons: the bundle lists each pair
+    once, by the organisations' names (``_joint_pairs``)."""
     capacity = next((r.params["legs"] for r in leg.reasons if r.code == "capacity_left"), None)
-    joint = [{"with": r.params["with"], "value": r.params["referrals"], "text": render.reason_text(r, ref, lang)}
-             for r in leg.reasons if r.code == "joint_work"]
+    joint = [{"with": str(r.params["with"]), "value": r.params["referrals"]} for r in leg.reasons
+             if r.code == "joint_work"]
     return {"id": leg.member, "name": i18n.localized({"name_th": leg.name_th, "name_en": leg.name_en}),
             "type": leg.type, "kind": leg.kind, "province": leg.province, "needs": list(leg.needs),
             "distance_km": leg.distance_km, "capacity_left": capacity, "joint": joint, "chance": leg.chance,
-            "reasons": [render.reason_text(r, ref, lang) for r in leg.reasons]}
+            "reasons": [render.reason_text(r, ref, lang) for r in leg.reasons
+                        if r.code not in ("joint_work", "no_joint_work")]}
 
 
-def _joint_pairs(members: list[dict]) -> list[str]:
+def member_display_name(member_id: str, snapshot) -> str:
+    i = snapshot.member_index.get(member_id)
+    return i18n.localized(snapshot.members[i]) if i is not None else member_id
+
+
+def _joint_pairs(members: list[dict], snapshot) -> list[dict]:
+    """Each pair of organisations that worked together before, once, by name, with how many referrals."""
     seen, out = set(), []
     for m in members:
         for j in m["joint"]:
-            pair = tuple(sorted((m["id"], str(j["with"]))))
+            pair = tuple(sorted((m["id"], j["with"])))
             if pair not in seen:
                 seen.add(pair)
-                out.append(j["text"])
+                out.append({"a": m["name"], "b": member_display_name(j["with"], snapshot), "referrals": j["value"],
+                            "text": i18n.t("joint_pair", a=m["name"], b=member_display_name(j["with"], snapshot),
+                                           n=j["value"])})
     return out
 
 
