@@ -177,7 +177,7 @@ def test_repeated_sign_in_failures_are_slowed_down(desk):
     statuses = [sign_in_form(client, "demo-desk", "wrong-password").status_code for _ in range(3)]
     assert statuses == [401, 401, 429]
     text = page_text(sign_in_form(client, "demo-desk", accounts.DEMO_PASSWORD))
-    assert re.search(r"พยายามบ่อยเกินไป กรุณารอ \d+ วินาทีแล้วลองใหม่", text), "said in Thai"
+    assert re.search(r"พยายามเข้าสู่ระบบบ่อยเกินไป กรุณารอ \d+ วินาทีแล้วลองใหม่", text), "said in Thai"
     assert "try again" not in text and "Too many" not in text, "and in Thai only"
 
 
