@@ -352,6 +352,19 @@ def test_bad_settings_are_a_clear_422(desk, body, field):
     assert_error_shape(other, 403, "recipient")
 
 
+def test_removing_the_address_of_a_saved_channel_is_a_conflict_that_changes_nothing(desk):
+    desk.subscribe("a", webhook_url="https://example.org/hooks/rismep", channels=["webhook"])
+    response = desk.client.put("/api/v1/notification-settings", json={"webhook_url": None, "language": "en"},
+                               headers=desk.headers("a"))
+    assert_error_shape(response, 409, "webhook_url")
+    saved = desk.client.get("/api/v1/notification-settings", headers=desk.headers("a")).get_json()
+    assert saved["webhook_url"] == "https://example.org/hooks/rismep" and saved["channels"] == ["webhook"]
+    assert saved["language"] == "th"                                  # nothing of the refused body was kept
+    response = desk.client.put("/api/v1/notification-settings", json={"webhook_url": None, "channels": []},
+                               headers=desk.headers("a"))
+    assert response.status_code == 200 and response.get_json()["channels"] == []
+
+
 # -- kill -9 of the worker mid-batch ---------------------------------------------------------------------
 
 @pytest.mark.slow

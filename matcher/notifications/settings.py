@@ -12,7 +12,7 @@ import re
 import secrets
 
 from matcher import access
-from matcher.errors import Forbidden, Unprocessable
+from matcher.errors import Conflict, Forbidden, Unprocessable
 from matcher.store import outbox
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -64,10 +64,14 @@ def save_settings(db, principal: dict, body, recipient: str | None = None) -> di
         raise Unprocessable(f"channels must be a list of {', '.join(outbox.CHANNELS)}; got {channels!r}.",
                             field="channels", allowed=list(outbox.CHANNELS))
     given = "channels" in body  # channels sent now come with their addresses in the same request
-    if "email" in channels and not (body.get("email") if given else email):
-        raise Unprocessable("The email channel needs an e-mail address (send email with channels).", field="email")
-    if "webhook" in channels and not (body.get("webhook_url") if given else url):
-        raise Unprocessable("The webhook channel needs a webhook_url (send it with channels).", field="webhook_url")
+    for channel, field, address, what in (("email", "email", email, "an e-mail address"),
+                                          ("webhook", "webhook_url", url, "a webhook_url")):
+        if channel in channels and not (body.get(field) if given else address):
+            if given:
+                raise Unprocessable(f"The {channel} channel needs {what} (send {field} with channels).", field=field)
+            # the stored channels still use the address this request removes: the data, not the body, says no
+            raise Conflict(f"The saved channels include {channel}, which needs {what}; send channels without "
+                           f"{channel} to remove it, or keep {field}.", field=field)
     language = body.get("language", current.get("language", "th"))
     if language not in LANGUAGES:
         raise Unprocessable(f"language must be th or en; got {language!r}.", field="language", allowed=LANGUAGES)
