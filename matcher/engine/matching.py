@@ -14,12 +14,15 @@ from __future__ import annotations
 import numpy as np
 
 from matcher.engine import bundles, plan, scoring
+from matcher.engine.derived import declare
 from matcher.engine.explain import explain_block
 from matcher.engine.objective import DECIMALS, Objective, chance
 from matcher.engine.pool import allowed_needs, candidate_pool, capacity_left, check_included
 from matcher.engine.request import MatchRequest
 from matcher.engine.results import Bundle, Comparison, MatchResult, MemberLeg, Reason, Uncovered
 from matcher.errors import Conflict
+
+PREREQUISITES = declare("prerequisites")  # the category prerequisites (reference files)
 
 
 def match(snapshot, req: MatchRequest) -> MatchResult:
@@ -154,11 +157,8 @@ def _bundle(snapshot, req, space: SearchSpace, obj: Objective, pool, found: dict
 
 
 def prerequisites(snapshot):
-    rules = snapshot.derived.get("prerequisites")
-    if rules is None:
-        rules = snapshot.derived["prerequisites"] = plan.load_prerequisites(
-            snapshot.ref.data_dir / "prerequisites.csv", tuple(snapshot.categories))
-    return rules
+    return snapshot.derived.get(PREREQUISITES, lambda: plan.load_prerequisites(
+        snapshot.ref.data_dir / "prerequisites.csv", tuple(snapshot.categories)))
 
 
 def member_reasons(snapshot, req, m: int, needs: list[str], space: SearchSpace, partners: list[int]) -> list[Reason]:

@@ -23,10 +23,7 @@ def allowed_needs(snapshot, req: MatchRequest) -> np.ndarray:
 
 def capacity_left(snapshot) -> np.ndarray:
     """(M,) legs each member can still take this month (cached per snapshot)."""
-    left = snapshot.derived.get("capacity_left")
-    if left is None:
-        left = snapshot.derived["capacity_left"] = snapshot.capacity_left()
-    return left
+    return snapshot.capacity_left()
 
 
 def available(snapshot, req: MatchRequest) -> np.ndarray:
