@@ -246,6 +246,10 @@ class SnapshotCache:
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
 
+    def current(self) -> Snapshot | None:
+        """The snapshot held now (None before the first request built one); never reads the store."""
+        return self._snapshot
+
     def get(self, db) -> Snapshot:
         versions = data_versions(db)
         snap = self._snapshot
