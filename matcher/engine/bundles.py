@@ -149,7 +149,7 @@ class _LegSearch:
         self.cover = [self._cover(n) for n in range(N + 1)]
         self.cheap = self._cheapest_legs()
         self.legs_of = self._legs()
-        self.fitting: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        self.fitting: dict[tuple[int, int], list[tuple]] = {}
 
     def _members_for_bound(self, fewest: int) -> int:
         """The bundle size whose members' term is the largest a bundle of at least ``fewest`` can have."""
@@ -234,23 +234,29 @@ class _LegSearch:
             return
         if len(members) >= self.max_members or self._lower_bound(members, groups, rest) > self.bound + EPS:
             return
-        low = (rest & -rest).bit_length() - 1
-        cover = self.cover[min(len(members) + 2, self.N)]
         banned = self.banned
-        fitting = self.fitting.get((low, rest))
-        if fitting is None:
-            fitting = self.fitting[(low, rest)] = [(m, g) for m, g in self.legs_of[low] if not g & ~rest]
-        for m, g in fitting:
+        for optimistic, cheap, m, g in self._children(rest, min(len(members) + 2, self.N)):
+            if spent + optimistic > self.bound + EPS:
+                break  # children come cheapest bound first: none after this one can beat the bound
             if m in members or m in banned:
-                continue
-            least = spent + self.cheap[m][g]
-            if least + (cover[rest ^ g] if rest ^ g else 0.0) > self.bound + EPS:
                 continue
             members.append(m)
             groups.append(g)
-            self._dfs(members, groups, rest ^ g, least)
+            self._dfs(members, groups, rest ^ g, spent + cheap)
             members.pop()
             groups.pop()
+
+    def _children(self, rest: int, n: int) -> list[tuple]:
+        """The legs that can cover the lowest need of ``rest`` next, as (bound, cost, member, group), the
+        bound (the leg's least cost plus ``cover[n]`` of what it leaves) ascending; cached per (rest, n)."""
+        children = self.fitting.get((rest, n))
+        if children is None:
+            low = (rest & -rest).bit_length() - 1
+            cover, cheap = self.cover[n], self.cheap
+            children = sorted((cheap[m][g] + (cover[rest ^ g] if rest ^ g else 0.0), cheap[m][g], m, g)
+                              for m, g in self.legs_of[low] if not g & ~rest)
+            self.fitting[(rest, n)] = children
+        return children
 
     def _leaf(self, members, groups) -> None:
         if not self.required <= set(members):
