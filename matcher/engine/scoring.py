@@ -183,10 +183,11 @@ class LegScorer:
             return out
         return snapshot.derived.get(SCORER_NEED, compute, key=id(self))
 
-    def case_logits(self, snapshot, province: str, fit: np.ndarray) -> np.ndarray:
-        """(M,) terms that depend on the case: distance, same province / hub / region, sector fit."""
-        cols = case_columns_for(snapshot, province, fit)
-        out = np.zeros(snapshot.number_of_members)
+    def case_logits(self, snapshot, province: str, fit: np.ndarray, rows=None) -> np.ndarray:
+        """(M,) terms that depend on the case: distance, same province / hub / region, sector fit (or
+        (len(rows),) for the members ``rows`` only)."""
+        cols = case_columns_for(snapshot, province, fit, rows)
+        out = np.zeros(snapshot.number_of_members if rows is None else len(rows))
         for name in F.CASE:
             out += self.weight(name) * cols[name]
         return out
@@ -205,7 +206,7 @@ class LegScorer:
         rows = np.asarray(rows, dtype=np.int64)
         N = len(need_idx)
         need = np.where(allowed, self.need_logits(snapshot)[np.ix_(rows, need_idx)], -np.inf)
-        base = self.member_logits(snapshot)[rows] + self.case_logits(snapshot, province, fit)[rows]
+        base = self.member_logits(snapshot)[rows] + self.case_logits(snapshot, province, fit, rows)
         out = np.full((len(rows), 1 << N), -np.inf)
         for n in range(N):
             out[:, 1 << n] = base + need[:, n]
@@ -219,10 +220,12 @@ class LegScorer:
         return out
 
 
-def case_columns_for(snapshot, province: str, fit: np.ndarray) -> dict:
-    """The case columns of :mod:`matcher.engine.features` for every member of the snapshot."""
+def case_columns_for(snapshot, province: str, fit: np.ndarray, rows=None) -> dict:
+    """The case columns of :mod:`matcher.engine.features` for every member of the snapshot (or the members
+    ``rows`` only)."""
     p = snapshot.province_index[province]
-    prov = snapshot.member_province
+    prov = snapshot.member_province if rows is None else snapshot.member_province[rows]
+    fit = fit if rows is None else fit[rows]
     return F.case_columns(snapshot.province_distance[p, prov], prov == p,
                           snapshot.province_hub[prov] == snapshot.province_hub[p],
                           snapshot.province_region[prov] == snapshot.province_region[p], fit)

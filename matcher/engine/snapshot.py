@@ -37,6 +37,8 @@ class Lookups:
         self.category_index = {c: i for i, c in enumerate(categories)}
         self.province_index = {p: i for i, p in enumerate(province_codes)}
         self.capacity_total = frozen(capacity.sum(axis=1))
+        # Per category, the members that offer it with a capacity (sorted): who can serve a need.
+        self.servers = [frozen(np.flatnonzero(capacity[:, j] > 0)) for j in range(len(categories))]
         self.is_agency = frozen(np.array([m["type"] == "agency" for m in members], dtype=bool))
         hubs = [ref.province_by_code[p]["hub_code"] for p in province_codes]
         self.province_hub = frozen(np.array([self.province_index[h] for h in hubs]))
