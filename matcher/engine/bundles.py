@@ -25,6 +25,11 @@ import numpy as np
 
 from matcher.engine.objective import EPS, Objective, leg_cost
 
+try:  # the compiled search kernel; without numba the same search runs in Python
+    from matcher.engine import kernel
+except ImportError:  # pragma: no cover - numba is in requirements.txt
+    kernel = None
+
 @functools.lru_cache(maxsize=16)
 def group_pairs(n: int) -> dict:
     """The (group, part) pairs of the dynamic programmes over n needs: every non-empty proper part of every
@@ -148,7 +153,7 @@ class _LegSearch:
         self.z = obj.logits.tolist()
         self.cover = [self._cover(n) for n in range(N + 1)]
         self.cheap = self._cheapest_legs()
-        self.legs_of = self._legs()
+        self.legs_of = self._legs() if kernel is None else None
         self.fitting: dict[tuple[int, int], list[tuple]] = {}
 
     def _members_for_bound(self, fewest: int) -> int:
@@ -196,6 +201,8 @@ class _LegSearch:
     def run(self, top_k: int, required: set, banned: set, forbidden: set) -> list[tuple[float, tuple]]:
         """The ``top_k`` best (J, member set) with every ``required`` member, no ``banned`` one and no
         ``forbidden`` set; the tables above serve every run (leaving members out only raises costs)."""
+        if kernel is not None:
+            return self._compiled(top_k, required, banned, forbidden)
         holders = [{m for m, g in legs} - banned for legs in self.legs_of]
         if not all(holders):
             return []
@@ -204,6 +211,36 @@ class _LegSearch:
         self.bound = math.inf
         self._dfs([], [], self.full, 0.0)
         return self.results()
+
+    def _compiled(self, top_k: int, required: set, banned: set, forbidden: set) -> list[tuple[float, tuple]]:
+        """``run`` through the compiled kernel (the same search on arrays)."""
+        if not hasattr(self, "arrays"):
+            obj, N = self.obj, self.N
+            P = obj.size
+            cheap = np.array(self.cheap, float)
+            cheap[:, 0] = math.inf
+            order, starts = kernel.group_order(np.where(np.isfinite(np.array(self.z)), cheap, math.inf))
+            self.arrays = (np.ascontiguousarray(obj.logits, float), np.ascontiguousarray(obj.joint[:P, :P], float),
+                           np.array(self.on_case, float), np.array(self.top, float), np.array(self.cover, float),
+                           cheap, order, starts)
+        P = self.obj.size
+        takes = np.isfinite(self.arrays[0][:, [1 << n for n in range(self.N)]])  # every need still has a holder
+        if not takes[np.setdiff1d(np.arange(P), list(banned))].any(axis=0).all():
+            return []
+        mask = np.zeros(P, bool)
+        req, ban = mask.copy(), mask.copy()
+        req[list(required)] = True
+        ban[list(banned)] = True
+        forbid = np.full((max(len(forbidden), 1), self.N), -1, dtype=np.int64)
+        for f, members in enumerate(forbidden):
+            forbid[f, :len(members)] = sorted(members)
+        if not forbidden:
+            forbid = forbid[:0]
+        J, sets = kernel.search(*self.arrays, float(self.wj), float(self.wm), int(self.Q), int(self.max_members),
+                                int(top_k), req, ban, forbid)
+        found = sorted(((float(j), tuple(int(m) for m in row if m >= 0)) for j, row in zip(J, sets)),
+                       key=lambda r: (round(r[0], 9), r[1]))
+        return found[:top_k]
 
     def _joint(self, m: int, members) -> float:
         """m's past joint referrals with ``members`` and with those on the case."""
