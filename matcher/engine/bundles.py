@@ -410,11 +410,29 @@ def outside_lower_bound(logits: np.ndarray, outside: np.ndarray, joint_total: np
         return float(alone)
     others = max(2, min_members) - 1 + coordinate if w_members <= 0 else n - 1 + coordinate
     best_terms = (w_joint * np.log1p(joint_total + on_case) if w_joint > 0 else w_joint * np.log1p(on_case))
-    lifted = logits + best_terms[:, None]
-    single = leg_cost(lifted.max(axis=0) + w_members * others)
+    single = leg_cost(lifted_max(logits, best_terms, np.ones(len(logits), bool)) + w_members * others)
     tables = split_tables(single, n)
     cover = np.min(np.array(tables[1:]), axis=0)
     cover[0] = 0.0
     parts = np.arange(1, full)
-    own = leg_cost(lifted[outside][:, parts].max(axis=0) + w_members * others)
+    own = leg_cost(lifted_max(logits, best_terms, outside)[parts] + w_members * others)
     return float(min(alone, (own + cover[full ^ parts]).min()))
+
+
+def lifted_max(logits: np.ndarray, terms: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """(2^N,) the largest ``logits + terms`` of the ``rows`` (a mask) in each group's column (-inf where none):
+    groups of several needs only over the members that can take two needs or more (the others are -inf
+    there), so the cost follows those members, not every candidate."""
+    size = logits.shape[1]
+    N = size.bit_length() - 1
+    out = np.full(size, -np.inf)
+    singles = [1 << k for k in range(N)]
+    if rows.any():
+        out[singles] = (logits[rows][:, singles] + terms[rows, None]).max(axis=0)
+    if N >= 2:
+        pairs = [(1 << a) | (1 << b) for a in range(N) for b in range(a + 1, N)]
+        several = rows & np.isfinite(logits[:, pairs]).any(axis=1)
+        if several.any():
+            multi = np.array([g for g in range(1, size) if g & (g - 1)])
+            out[multi] = (logits[several][:, multi] + terms[several, None]).max(axis=0)
+    return out

@@ -119,11 +119,16 @@ def _group_takers(logits: np.ndarray, singles: np.ndarray, k: int, already: set,
     groups = np.flatnonzero(popcounts(N) >= 2)
     cstar = singles.min(axis=0)
     separate = np.array([sum(cstar[n] for n in range(N) if g >> n & 1) for g in groups])
-    top = min(per_group, len(logits))
-    block = -logits[:, groups]
-    best = np.argpartition(block, top - 1, axis=0)[:top] if len(logits) > top else \
-        np.broadcast_to(np.arange(len(logits))[:, None], (len(logits), len(groups)))
-    saving = separate[None, :] - leg_cost(-np.take_along_axis(block, best, axis=0))
+    pairs = [(1 << a) | (1 << b) for a in range(N) for b in range(a + 1, N)]
+    several = np.flatnonzero(np.isfinite(logits[:, pairs]).any(axis=1))  # only they can take a group
+    if not len(several):
+        return []
+    top = min(per_group, len(several))
+    block = -logits[several][:, groups]
+    local = np.argpartition(block, top - 1, axis=0)[:top] if len(several) > top else \
+        np.broadcast_to(np.arange(len(several))[:, None], (len(several), len(groups)))
+    best = several[local]
+    saving = separate[None, :] - leg_cost(-np.take_along_axis(block, local, axis=0))
     chosen: list[int] = []
     order = np.lexsort((np.broadcast_to(groups, saving.shape).ravel(), -saving.ravel()))
     for flat in order:
