@@ -31,6 +31,18 @@ def test_readiness_follows_the_snapshot_and_the_schema(client, db):
     assert "schema version 3" in response.get_json()["error"]
 
 
+def test_a_warm_start_builds_the_snapshot_before_any_request(db_path, intake_model_path):
+    from api import create_app
+    app = create_app({"TESTING": True, "DATABASE": str(db_path), "SECRET_KEY": "test",
+                      "INTAKE_MODEL": str(intake_model_path), "WARM_START": True})
+    held = app.extensions["rismep"].snapshots.current()
+    assert held is not None and held.derived.names() >= {"coordination"}
+    client = app.test_client()
+    assert client.get("/api/v1/health/ready").get_json()["snapshot"]["current"] is True
+    assert client.post("/api/v1/match", json={"needs": ["loan"], "province": "TH-50"}).status_code == 200
+    assert app.extensions["rismep"].snapshots.current() is held  # the warm snapshot served the match
+
+
 def test_thai_is_not_escaped(client):
     raw = client.get("/api/v1/taxonomy").get_data(as_text=True)
     assert "ขึ้นทะเบียน อย." in raw and "\\u0e" not in raw
