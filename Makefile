@@ -29,7 +29,7 @@ serve: install
 	$(BIN)/flask --app api init-db
 	$(BIN)/flask --app api train-intake --if-stale > /dev/null
 	$(BIN)/flask --app api notify --quiet & NOTIFY=$$!; trap 'kill $$NOTIFY 2>/dev/null' EXIT INT TERM; \
-	RISMEP_WARM_START=1 $(BIN)/gunicorn --workers $(WORKERS) --threads 1 --bind $(HOST):$(PORT) --access-logfile - \
+	RISMEP_WARM_START=1 RISMEP_SNAPSHOT_FILE=$${RISMEP_SNAPSHOT_FILE:-auto} $(BIN)/gunicorn --workers $(WORKERS) --threads 1 --bind $(HOST):$(PORT) --access-logfile - \
 		--graceful-timeout 10 --preload "api:create_app()"
 
 test: install

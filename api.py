@@ -60,6 +60,8 @@ SETTINGS = {
                                          "1, 2, ... 8 needs"),
     "POOL_MULTI": (8, "match: members kept in the pool as the best takers of groups of needs"),
     "POOL_PARTNERS": (3, "match: past partners of the leading members kept in the pool"),
+    "SNAPSHOT_FILE": ("", "file the engine's first snapshot is read from and stored to, so that a start does not "
+                          "re-read the whole history (auto: DATABASE.snapshot; empty: not kept)"),
     "WARM_START": (False, "build the engine's snapshot, load the intake model and compile the search kernel when "
                           "the app is created (make serve: with gunicorn --preload the workers share them)"),
 }
@@ -112,7 +114,8 @@ def create_app(test_config: dict | None = None) -> APIFlask:
     prepare_database(app.config["DATABASE"])
     config = EngineConfig.from_settings(app.config)
     ref = load_reference(config.data_dir)
-    app.extensions["rismep"] = Engine(config=config, ref=ref, snapshots=SnapshotCache(ref, config.search))
+    app.extensions["rismep"] = Engine(config=config, ref=ref, snapshots=SnapshotCache(ref, config.search,
+                                                                                    config.snapshot_file))
     app.json.ensure_ascii = False
     app.json.sort_keys = False
 

@@ -150,3 +150,24 @@ def test_derived_values_carry_only_when_their_data_did_not_change(db, ref):
     assert after.derived.peek(scoring.SCORER_MEMBER, id(after.scorer)) is None  # reads this month's load
     with pytest.raises(ValueError):
         after.load[0] = 1.0  # a snapshot's arrays are read-only
+
+
+def test_a_stored_snapshot_starts_without_the_history(db, ref, tmp_path):
+    """A start reads the stored snapshot and applies the changes since; a stale one is rebuilt and stored."""
+    path = tmp_path / "snapshot"
+    SnapshotCache(ref, stored=path).get(db)
+    assert path.exists()
+    referral_id, legs = _team_referral(db, ["A0001", "A0002"])
+    _move(db, referral_id, legs[0], ("sent", "accepted", "in_progress", "completed"), 500.0)
+    second = SnapshotCache(ref, stored=path).get(db)
+    assert isinstance(second.offers, np.memmap)  # read from the file, not the tables
+    rebuilt = build_snapshot(db, ref)
+    for name in ("load", "finished", "completed", "value_baht", "record_excess", "offers", "capacity"):
+        assert np.allclose(getattr(second, name), getattr(rebuilt, name)), name
+    assert (second.collaboration.joint != rebuilt.collaboration.joint).nnz == 0
+    assert [m["id"] for m in second.members] == [m["id"] for m in rebuilt.members]
+    db.execute("UPDATE members SET active = 0 WHERE id = 'A0003'")
+    bump_data_version(db)
+    third = SnapshotCache(ref, stored=path).get(db)
+    assert not isinstance(third.offers, np.memmap) and "A0003" not in third.member_index
+    assert "A0003" not in SnapshotCache(ref, stored=path).get(db).member_index  # the file was stored again

@@ -10,6 +10,7 @@ derived values (``matcher.engine.derived``) whose declared dependencies did not 
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from dataclasses import dataclass, field, fields, replace
 
 import networkx as nx
@@ -19,7 +20,7 @@ from matcher.clock import now
 from matcher.config import SearchConfig
 from matcher.geo import distance_matrix
 from matcher.reference import Reference
-from matcher.engine import increments
+from matcher.engine import increments, stored
 from matcher.engine.coordination import COORDINATION, Coordination, Pairs, graph_pairs, pair_counts
 from matcher.engine.derived import Derived, declare
 from matcher.engine.record import WorkedTerms, record_of, worked_terms
@@ -242,9 +243,10 @@ class SnapshotCache:
     reaches back rebuilds everything.
     """
 
-    def __init__(self, ref: Reference, search: SearchConfig | None = None):
+    def __init__(self, ref: Reference, search: SearchConfig | None = None, stored: Path | None = None):
         self.ref = ref
         self.search = search or SearchConfig()
+        self.stored = stored  # a file the first snapshot is read from (and written to after a build), or None
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
 
@@ -264,9 +266,29 @@ class SnapshotCache:
             return self._snapshot
 
     def _refreshed(self, db, snap: Snapshot | None, versions: dict) -> Snapshot:
-        changed = set() if snap is None else {s for s in VERSION_SCOPES if versions[s] != snap.versions.get(s)}
-        if snap is None or not changed or "directory" in changed:  # unknown changes rebuild everything
+        if snap is None:
+            return self._first(db)
+        changed = {s for s in VERSION_SCOPES if versions[s] != snap.versions.get(s)}
+        if not changed or "directory" in changed:  # unknown changes rebuild everything
             return build_snapshot(db, self.ref, previous=snap, search=self.search)
         with read_snapshot(db):
             updated = increments.brought_up_to_date(db, snap, month_start())
         return updated if updated is not None else build_snapshot(db, self.ref, previous=snap, search=self.search)
+
+    def _first(self, db) -> Snapshot:
+        """The first snapshot: from the stored file brought up to date when it can be, else built from the
+        tables (and then stored for the next start)."""
+        if self.stored is not None:
+            with read_snapshot(db):
+                fields_ = stored.read(db, self.ref, self.stored)
+                if fields_ is not None:
+                    snap = increments.brought_up_to_date(db, Snapshot(search=self.search, **fields_), month_start())
+                    if snap is not None:
+                        return snap
+        snap = build_snapshot(db, self.ref, search=self.search)
+        if self.stored is not None:
+            try:
+                stored.save(snap, self.stored)
+            except OSError:  # a read-only folder: start from the tables next time too
+                pass
+        return snap

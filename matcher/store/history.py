@@ -176,5 +176,7 @@ def legs_of_referrals(db, referral_ids) -> list[tuple]:
 
 
 def forget_leg_changes(db) -> None:
-    """Empty the journal of leg changes (after bulk writes that make every reader rebuild anyway)."""
-    db.execute("DELETE FROM leg_changes")
+    """Empty the journal of leg changes (after bulk writes that make every reader rebuild anyway); nothing on a
+    store that predates the journal."""
+    if db["leg_changes"].exists():
+        db.execute("DELETE FROM leg_changes")
