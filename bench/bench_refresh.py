@@ -7,7 +7,8 @@ Works on a copy of ``--database`` (made by ``flask --app api generate PATH --sca
 original is never written. Each round writes through the store as the API does (a two-member referral, a leg
 accepted, one leg completed and one declined), then times ``SnapshotCache.get`` on a warm cache (coordination
 rows cached as the matches leave them). Prints JSON: per write kind, the refresh's p50 and max in ms, beside
-the full rebuild (``build_snapshot``) and the history re-read that the refresh replaces. Run by hand; not a test.
+the full rebuild (``build_snapshot``) and the history re-read that the refresh replaces; and a start from a
+stored snapshot (``RISMEP_SNAPSHOT_FILE``) one change behind, beside the same rebuild. Run by hand; not a test.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api import DATA_DIR  # noqa: E402
+from matcher.engine import stored  # noqa: E402
 from matcher.engine.snapshot import SnapshotCache, build_snapshot  # noqa: E402
 from matcher.reference import load_reference  # noqa: E402
 from matcher.store import history, open_db, referrals as store_referrals  # noqa: E402
@@ -95,6 +97,11 @@ def main() -> None:
             move(db, referral_id, legs[1], ("sent", "declined"), at)
             out["finish_declined"].append(timed(cache.get, db)[1])
         snap = cache.get(db)
+        folder = Path(tmp) / "stored"
+        _, save_ms = timed(stored.save, snap, folder)
+        team(db, [loans[0], brands[-1]], at)  # one change to catch up with after the stored snapshot
+        started = [timed(SnapshotCache(ref, stored=folder).get, db)[1] for _ in range(args.baseline_runs)]
+        snap = cache.get(db)
         rebuilt = [timed(build_snapshot, db, ref)[1] for _ in range(args.baseline_runs)]
         reread = [timed(history_reread, db)[1] for _ in range(args.baseline_runs)]
         fresh = build_snapshot(db, ref)
@@ -107,6 +114,7 @@ def main() -> None:
         "first_build_ms": round(first, 1),
         "refresh_ms": {k: {"p50": round(float(np.median(v)), 2), "max": round(float(np.max(v)), 2)}
                        for k, v in out.items() if v},
+        "stored_snapshot": {"save_ms": round(save_ms, 1), "start_from_it_ms": round(float(np.median(started)), 1)},
         "baseline_full_rebuild_ms": round(float(np.median(rebuilt)), 1),
         "baseline_history_reread_ms": round(float(np.median(reread)), 1),
         "incremental_equals_rebuild": bool(same)}
