@@ -120,6 +120,15 @@ def test_changes_applied_in_memory_equal_a_full_rebuild(db, ref):
     assert np.allclose(after.coordination().matrix(every), rebuilt.coordination().matrix(every))
     i, j = after.member_index[ids[0]], after.member_index[ids[1]]
     assert after.coordination().joint(i, j) == before.coordination().joint(i, j) + 1
+    third, legs3 = _team_referral(db, ids[:2])  # the same pair again: its count moves, no new pair
+    _move(db, third, legs3[0], ("sent", "accepted", "in_progress", "completed"), 10.0)
+    latest, rebuilt = cache.get(db), build_snapshot(db, ref)
+    assert latest.collaboration.joint.indices is after.collaboration.joint.indices  # the pairs are shared
+    assert (latest.collaboration.joint != rebuilt.collaboration.joint).nnz == 0
+    assert np.allclose(latest.coordination().matrix(every), rebuilt.coordination().matrix(every))
+    assert np.allclose(latest.coordination().nearest, rebuilt.coordination().nearest)
+    assert np.allclose(latest.coordination().joint_total, rebuilt.coordination().joint_total)
+    assert np.allclose(latest.record_excess, rebuilt.record_excess) and latest.worked.buffer is not None
 
 
 def test_a_changed_finished_leg_rebuilds(db, ref):

@@ -33,23 +33,41 @@ class Coordination:
     LRU cache as sparse (column, distance) pairs, so the hot path never calls networkx.
     """
 
-    def __init__(self, joint_graph: sp.csr_matrix, *, far: float = FAR, max_rows: int = 8192):
-        """``joint_graph``: the symmetric (M, M) matrix of joint referrals between members (``pair_counts``)."""
+    def __init__(self, joint_graph: sp.csr_matrix, *, far: float = FAR, max_rows: int = 8192, _from=None):
+        """``joint_graph``: the symmetric (M, M) matrix of joint referrals between members (``pair_counts``).
+        ``_from``: (previous coordination, the rows whose pairs changed): the rest is taken from it."""
         self.far, self.max_rows = far, max_rows
         self.joint_graph = joint_graph
-        self.joint_total = np.asarray(joint_graph.sum(axis=1)).ravel()  # each member's joint referrals
-        sym = self.symmetric = joint_graph.copy()
-        sym.data = 1.0 / (1.0 + sym.data)
-        self.graph = sym
-        # Nearest collaborator of each member (a lower bound on its distance to anyone): O(E).
-        n = joint_graph.shape[0]
-        self.nearest = np.full(n, far)
-        if sym.nnz:
-            mins = sym.min(axis=1, explicit=True).toarray().ravel()
-            has = np.diff(sym.indptr) > 0
-            self.nearest[has] = np.minimum(mins[has], far)
+        if _from is not None:
+            self._follow(*_from)
+        else:
+            self.joint_total = np.asarray(joint_graph.sum(axis=1)).ravel()  # each member's joint referrals
+            sym = self.symmetric = joint_graph.copy()
+            sym.data = 1.0 / (1.0 + sym.data)
+            # Nearest collaborator of each member (a lower bound on its distance to anyone): O(E).
+            n = joint_graph.shape[0]
+            self.nearest = np.full(n, far)
+            if sym.nnz:
+                mins = sym.min(axis=1, explicit=True).toarray().ravel()
+                has = np.diff(sym.indptr) > 0
+                self.nearest[has] = np.minimum(mins[has], far)
+        self.graph = self.symmetric
         self._rows: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._lock = threading.Lock()
+
+    def _follow(self, previous: Coordination, rows) -> None:
+        """Totals, lengths and nearest collaborators from ``previous``, recomputed only for ``rows`` (the only
+        rows of the joint graph that changed): O(changed rows) plus one vector pass over the pairs."""
+        g, old = self.joint_graph, previous.symmetric
+        self.joint_total, self.nearest = previous.joint_total.copy(), previous.nearest.copy()
+        same_pairs = g.indices is previous.joint_graph.indices and g.indptr is previous.joint_graph.indptr
+        data = old.data.copy() if same_pairs else 1.0 / (1.0 + g.data)
+        for r in rows:
+            lo, hi = g.indptr[r], g.indptr[r + 1]
+            data[lo:hi] = 1.0 / (1.0 + g.data[lo:hi])
+            self.joint_total[r] = g.data[lo:hi].sum()
+            self.nearest[r] = min(float(data[lo:hi].min()), self.far) if hi > lo else self.far
+        self.symmetric = sp.csr_matrix((data, g.indices, g.indptr), shape=g.shape, copy=False)
 
     def updated(self, joint_graph: sp.csr_matrix, endpoints) -> Coordination:
         """The coordination over a new joint-referral matrix that differs from this one only in pairs between
@@ -57,8 +75,8 @@ class Coordination:
 
         A shortest path changes only if it can run through a changed pair, so the rows that may change are
         those of members within ``far`` of a changed pair's member, before or after the change."""
-        out = Coordination(joint_graph, far=self.far, max_rows=self.max_rows)
         ends = sorted({int(e) for e in endpoints})
+        out = Coordination(joint_graph, far=self.far, max_rows=self.max_rows, _from=(self, ends))
         if not ends or not self._rows:
             return out
         touched = set(ends)
@@ -142,6 +160,25 @@ def pair_counts(count: int, u, v, joint, completed) -> tuple[sp.csr_matrix, sp.c
                           shape=(count, count)).tocsr()
         out.append(tidy(m))
     return out[0], out[1]
+
+
+def moved(m: sp.csr_matrix, u, v, delta) -> sp.csr_matrix | None:
+    """``m`` with ``delta`` added at (u, v) and (v, u), sharing ``m``'s pairs (indices and row pointers) when
+    every such pair is already there and none falls to zero; else None (the caller adds sparse matrices)."""
+    data = m.data.copy()
+    for a, b, d in zip(u, v, delta):
+        for r, c in ((a, b), (b, a)):
+            lo, hi = m.indptr[r], m.indptr[r + 1]
+            k = lo + int(np.searchsorted(m.indices[lo:hi], c))
+            if k >= hi or m.indices[k] != c:
+                return None
+            data[k] += d
+            if data[k] == 0:
+                return None
+    out = sp.csr_matrix((data, m.indices, m.indptr), shape=m.shape, copy=False)
+    out.indices, out.indptr = m.indices, m.indptr  # the very same arrays: ``Coordination.updated`` checks
+    out.has_sorted_indices = True
+    return out
 
 
 def tidy(m: sp.csr_matrix) -> sp.csr_matrix:

@@ -18,7 +18,7 @@ from itertools import combinations
 
 import numpy as np
 
-from matcher.engine.coordination import COORDINATION, Pairs, pair_counts, tidy
+from matcher.engine.coordination import COORDINATION, Pairs, moved, pair_counts, tidy
 from matcher.engine.record import record_of, worked_terms
 from matcher.store import data_versions, history
 
@@ -135,10 +135,16 @@ def moved_pairs(db, snap, changes: list[dict]):
     if not rows:
         return None
     u, v, joint, done = zip(*rows)
-    D_joint, D_done = pair_counts(snap.number_of_members, u, v, joint, done)
-    pairs = Pairs(tidy(snap.collaboration.joint + D_joint),
-                  tidy(snap.collaboration.completed + D_done))
+    pairs = Pairs(*(_added(m, u, v, delta) for m, delta in zip(snap.collaboration, (joint, done))))
     return pairs, set(u) | set(v)
+
+
+def _added(m, u, v, delta):
+    """``m`` plus the symmetric ``delta`` at (u, v): in place of a copy when the pairs stay the same."""
+    if not any(delta):
+        return m
+    same = moved(m, u, v, delta)
+    return same if same is not None else tidy(m + pair_counts(m.shape[0], u, v, delta, [0] * len(u))[0])
 
 
 def contribution(legs: dict) -> dict[tuple, tuple[int, int]]:

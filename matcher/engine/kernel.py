@@ -229,6 +229,17 @@ def _children(start, d, rest, spent, bound, N, cover, cheap, order, order_start,
     return end
 
 
+@njit(cache=True)
+def record_sums(member, terms, done, level, count):
+    """Per member, sums of (done - p) and of p * (1 - p) with p = sigmoid(level + term) (``record.record_of``)."""
+    excess, information = np.zeros(count), np.zeros(count)
+    for i in range(len(member)):
+        p = 1.0 / (1.0 + math.exp(-(level + terms[i])))
+        excess[member[i]] += done[i] - p
+        information[member[i]] += p * (1.0 - p)
+    return excess, information
+
+
 def group_order(cheap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per group of needs, the members with a finite least cost, cheapest first (flattened, with starts)."""
     P, size = cheap.shape

@@ -16,6 +16,11 @@ import numpy as np
 
 from matcher.engine import features as F
 
+try:  # one compiled pass over the legs; numpy when numba is absent
+    from matcher.engine.kernel import record_sums
+except ImportError:  # pragma: no cover - numba is in requirements.txt
+    record_sums = None
+
 FINAL = ("completed", "closed_unresolved", "declined")
 WORKED = ("completed", "closed_unresolved")  # finished legs the member accepted and worked on
 
@@ -62,10 +67,24 @@ class WorkedTerms:
     member: np.ndarray
     terms: np.ndarray
     done: np.ndarray
+    buffer: list | None = None  # [member, terms, done, used]: the arrays these are the first ``used`` of
 
     def plus(self, other: WorkedTerms) -> WorkedTerms:
-        return WorkedTerms(*(np.concatenate([a, b]) for a, b in
-                             ((self.member, other.member), (self.terms, other.terms), (self.done, other.done))))
+        """These legs and ``other``'s. The terms are written after the end of a shared buffer that grows by
+        doubling, so a refresh does not copy every leg; a snapshot only ever sees its own first n entries,
+        and a buffer already extended by another snapshot is copied instead."""
+        n, k = len(self.member), len(other.member)
+        own = (self.member, self.terms, self.done)
+        buf = self.buffer
+        if buf is None or buf[3] != n or len(buf[0]) < n + k:
+            arrays = [np.empty(max(2 * (n + k), 1024), a.dtype) for a in own]
+            for new, a in zip(arrays, own):
+                new[:n] = a
+            buf = [*arrays, n]
+        for b, a in zip(buf[:3], (other.member, other.terms, other.done)):
+            b[n:n + k] = a
+        buf[3] = n + k
+        return WorkedTerms(buf[0][:n + k], buf[1][:n + k], buf[2][:n + k], buf)
 
 
 def worked_terms(snapshot, worked: list[tuple]) -> WorkedTerms:
@@ -90,6 +109,8 @@ def record_of(terms: WorkedTerms, count: int) -> tuple[np.ndarray, np.ndarray]:
     if not len(terms.member):
         return np.zeros(count), np.zeros(count)
     level = F.network_level(terms.done.sum(), len(terms.done))
+    if record_sums is not None:
+        return record_sums(terms.member, terms.terms, terms.done, level, count)
     p = 1.0 / (1.0 + np.exp(-(level + terms.terms)))
     return (np.bincount(terms.member, weights=terms.done - p, minlength=count),
             np.bincount(terms.member, weights=p * (1 - p), minlength=count))
