@@ -169,7 +169,7 @@ def test_a_stored_snapshot_starts_without_the_history(db, ref, tmp_path):
     referral_id, legs = _team_referral(db, ["A0001", "A0002"])
     _move(db, referral_id, legs[0], ("sent", "accepted", "in_progress", "completed"), 500.0)
     second = SnapshotCache(ref, stored=path).get(db)
-    assert isinstance(second.offers, np.memmap)  # read from the file, not the tables
+    assert isinstance(second.offers.base, np.memmap)  # read from the file, not the tables
     rebuilt = build_snapshot(db, ref)
     for name in ("load", "finished", "completed", "value_baht", "record_excess", "offers", "capacity"):
         assert np.allclose(getattr(second, name), getattr(rebuilt, name)), name
@@ -178,5 +178,5 @@ def test_a_stored_snapshot_starts_without_the_history(db, ref, tmp_path):
     db.execute("UPDATE members SET active = 0 WHERE id = 'A0003'")
     bump_data_version(db)
     third = SnapshotCache(ref, stored=path).get(db)
-    assert not isinstance(third.offers, np.memmap) and "A0003" not in third.member_index
+    assert not isinstance(third.offers.base, np.memmap) and "A0003" not in third.member_index
     assert "A0003" not in SnapshotCache(ref, stored=path).get(db).member_index  # the file was stored again

@@ -428,11 +428,11 @@ def lifted_max(logits: np.ndarray, terms: np.ndarray, rows: np.ndarray) -> np.nd
     out = np.full(size, -np.inf)
     singles = [1 << k for k in range(N)]
     if rows.any():
-        out[singles] = (logits[rows][:, singles] + terms[rows, None]).max(axis=0)
+        out[singles] = (logits[:, singles][rows] + terms[rows, None]).max(axis=0)
     if N >= 2:
         pairs = [(1 << a) | (1 << b) for a in range(N) for b in range(a + 1, N)]
-        several = rows & np.isfinite(logits[:, pairs]).any(axis=1)
-        if several.any():
+        several = np.flatnonzero(rows & np.isfinite(logits[:, pairs]).any(axis=1))
+        if len(several):
             multi = np.array([g for g in range(1, size) if g & (g - 1)])
             out[multi] = (logits[several][:, multi] + terms[several, None]).max(axis=0)
     return out

@@ -28,8 +28,10 @@ def allowed_needs(snapshot, req: MatchRequest) -> np.ndarray:
 def servers_of(snapshot, category_idx) -> np.ndarray:
     """The members (sorted indices) that offer at least one of the categories with a capacity: the per-category
     member index of the snapshot, so that a match looks only at who can serve."""
-    parts = [snapshot.servers[c] for c in category_idx]
-    return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+    serves = np.zeros(snapshot.number_of_members, bool)
+    for c in category_idx:
+        serves[snapshot.servers[c]] = True
+    return np.flatnonzero(serves)
 
 
 def capacity_left(snapshot) -> np.ndarray:

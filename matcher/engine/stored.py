@@ -69,7 +69,7 @@ def read(db, ref, path) -> dict | None:
         return None
     try:
         meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
-        npz = {f.stem: np.load(f, mmap_mode="r", allow_pickle=False) for f in path.glob("*.npy")}
+        npz = {f.stem: np.asarray(np.load(f, mmap_mode="r", allow_pickle=False)) for f in path.glob("*.npy")}
     except (OSError, ValueError):
         return None
     if not {*ARRAYS, "worked_member", "pairs_joint_data"} <= set(npz):
