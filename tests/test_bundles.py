@@ -215,3 +215,21 @@ def test_the_compiled_kernel_and_the_python_search_agree(seed, monkeypatch):
             except ValueError:
                 runs[name] = "refused"
         assert runs["compiled"] == runs["python"]
+
+
+def test_the_column_maxima_of_the_outside_bound_are_exact():
+    """``lifted_max`` (one pass, multi-need groups only over members who can take two needs) gives the plain
+    column maxima over every row and over the rows outside the pool."""
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        R, N = int(rng.integers(1, 40)), int(rng.integers(1, 6))
+        allowed = rng.random((R, N)) < 0.6
+        logits = rng.normal(size=(R, 1 << N))
+        for g in range(1 << N):
+            logits[~allowed[:, [k for k in range(N) if g >> k & 1]].all(axis=1), g] = -INF
+        logits[:, 0] = -INF
+        terms, outside = rng.normal(size=R), rng.random(R) < 0.7
+        everyone, outsiders = bundles.lifted_max(logits, terms, outside)
+        lifted = logits + terms[:, None]
+        assert np.array_equal(everyone[1:], lifted.max(axis=0)[1:])
+        assert np.array_equal(outsiders[1:], lifted[outside].max(axis=0)[1:] if outside.any() else outsiders[1:] * 0 - INF)

@@ -410,29 +410,46 @@ def outside_lower_bound(logits: np.ndarray, outside: np.ndarray, joint_total: np
         return float(alone)
     others = max(2, min_members) - 1 + coordinate if w_members <= 0 else n - 1 + coordinate
     best_terms = (w_joint * np.log1p(joint_total + on_case) if w_joint > 0 else w_joint * np.log1p(on_case))
-    single = leg_cost(lifted_max(logits, best_terms, np.ones(len(logits), bool)) + w_members * others)
+    everyone, outsiders = lifted_max(logits, best_terms, outside)
+    single = leg_cost(everyone + w_members * others)
     tables = split_tables(single, n)
     cover = np.min(np.array(tables[1:]), axis=0)
     cover[0] = 0.0
     parts = np.arange(1, full)
-    own = leg_cost(lifted_max(logits, best_terms, outside)[parts] + w_members * others)
+    own = leg_cost(outsiders[parts] + w_members * others)
     return float(min(alone, (own + cover[full ^ parts]).min()))
 
 
-def lifted_max(logits: np.ndarray, terms: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """(2^N,) the largest ``logits + terms`` of the ``rows`` (a mask) in each group's column (-inf where none):
-    groups of several needs only over the members that can take two needs or more (the others are -inf
-    there), so the cost follows those members, not every candidate."""
+def lifted_max(logits: np.ndarray, terms: np.ndarray, outside: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(2^N,) twice: the largest ``logits + terms`` in each group's column over every row, and over the rows
+    ``outside`` (a mask) only (-inf where none). Groups of several needs only over the members that can take
+    two needs or more (the others are -inf there); one pass, the outside maximum recomputed only for the
+    columns whose maximum is taken by a row that is not outside (a pool member)."""
     size = logits.shape[1]
     N = size.bit_length() - 1
-    out = np.full(size, -np.inf)
+    everyone, outsiders = np.full(size, -np.inf), np.full(size, -np.inf)
     singles = [1 << k for k in range(N)]
-    if rows.any():
-        out[singles] = (logits[:, singles][rows] + terms[rows, None]).max(axis=0)
+    _column_max(logits[:, singles] + terms[:, None], outside, singles, everyone, outsiders)
     if N >= 2:
         pairs = [(1 << a) | (1 << b) for a in range(N) for b in range(a + 1, N)]
-        several = np.flatnonzero(rows & np.isfinite(logits[:, pairs]).any(axis=1))
+        several = np.flatnonzero(np.isfinite(logits[:, pairs]).any(axis=1))
         if len(several):
             multi = np.array([g for g in range(1, size) if g & (g - 1)])
-            out[multi] = (logits[several][:, multi] + terms[several, None]).max(axis=0)
-    return out
+            _column_max(logits[np.ix_(several, multi)] + terms[several, None], outside[several], multi,
+                        everyone, outsiders)
+    return everyone, outsiders
+
+
+def _column_max(values: np.ndarray, outside: np.ndarray, columns, everyone: np.ndarray, outsiders: np.ndarray) -> None:
+    """Write the column maxima of ``values`` over all rows and over the ``outside`` rows into ``columns``."""
+    if not len(values):
+        return
+    top = values.argmax(axis=0)
+    best = values[top, np.arange(values.shape[1])]
+    everyone[columns] = best
+    theirs = best.copy()
+    redo = ~outside[top]
+    if redo.any():
+        sub = values[:, redo]
+        theirs[redo] = np.where(outside[:, None], sub, -np.inf).max(axis=0) if outside.any() else -np.inf
+    outsiders[columns] = theirs
