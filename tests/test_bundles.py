@@ -232,4 +232,5 @@ def test_the_column_maxima_of_the_outside_bound_are_exact():
         everyone, outsiders = bundles.lifted_max(logits, terms, outside)
         lifted = logits + terms[:, None]
         assert np.array_equal(everyone[1:], lifted.max(axis=0)[1:])
-        assert np.array_equal(outsiders[1:], lifted[outside].max(axis=0)[1:] if outside.any() else outsiders[1:] * 0 - INF)
+        expected = lifted[outside].max(axis=0) if outside.any() else np.full(1 << N, -INF)
+        assert np.array_equal(outsiders[1:], expected[1:])
