@@ -72,7 +72,8 @@ class SearchSpace:
         cluster_sector = snapshot.clusters[req.cluster].get("sector") if req.cluster else None
         fit = scoring.sector_fit(snapshot, req.sector, cluster_sector)
         need_idx = [snapshot.category_index[n] for n in needs]
-        logits = np.round(scorer.leg_logits(snapshot, req.province, fit, need_idx, rows, allowed[rows]), DECIMALS)
+        logits = scorer.leg_logits(snapshot, req.province, fit, need_idx, rows, allowed[rows])
+        np.round(logits, DECIMALS, out=logits)
         return cls(snapshot, req, scorer, allowed, needs, rows, logits)
 
     def objective(self, pool: list[int]) -> Objective:

@@ -211,12 +211,14 @@ class LegScorer:
         for n in range(N):
             out[:, 1 << n] = base + need[:, n]
         several = np.flatnonzero(allowed.sum(axis=1) >= 2)
-        if len(several):
+        if len(several):  # whole rows at once: a single need's column comes out as above (x + 0.0 == x)
             count = popcounts(N)
-            groups = np.flatnonzero(count >= 2)
-            mean = subset_sums(need[several])[:, groups] / count[groups]
-            out[np.ix_(several, groups)] = (base[several, None] + mean
-                                            + self.weight("extra_needs") * (count[groups] - 1))
+            mean = subset_sums(need[several])
+            mean /= np.maximum(count, 1)
+            block = base[several, None] + mean
+            block += self.weight("extra_needs") * (count - 1)
+            block[:, 0] = -np.inf
+            out[several] = block
         return out
 
 
