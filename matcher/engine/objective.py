@@ -40,11 +40,12 @@ def popcounts(n: int) -> np.ndarray:
 def subset_sums(values: np.ndarray) -> np.ndarray:
     """(R, 2^N): for each row, the sum of its values over each group of needs (-inf propagates)."""
     R, N = values.shape
-    sums = np.zeros((R, 1 << N))
+    sums = np.zeros((1 << N, R))  # groups as rows while summing: each step moves whole contiguous rows
+    by_need = np.ascontiguousarray(values.T)
     for low in range(N - 1, -1, -1):  # the groups whose lowest need is ``low``, from what is above it: N steps
         masks = _lowest_is(N, low)
-        sums[:, masks] = sums[:, masks ^ (1 << low)] + values[:, low:low + 1]
-    return sums
+        sums[masks] = sums[masks ^ (1 << low)] + by_need[low]
+    return sums.T
 
 
 @functools.lru_cache(maxsize=64)
