@@ -126,7 +126,7 @@ def _group_takers(logits: np.ndarray, singles: np.ndarray, k: int, already: set,
     if not len(several):
         return []
     top = min(per_group, len(several))
-    block = -logits[several][:, groups]
+    block = -logits[np.ix_(several, groups)]
     local = np.argpartition(block, top - 1, axis=0)[:top] if len(several) > top else \
         np.broadcast_to(np.arange(len(several))[:, None], (len(several), len(groups)))
     best = several[local]
