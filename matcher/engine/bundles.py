@@ -215,7 +215,7 @@ class _LegSearch:
     def _compiled(self, top_k: int, required: set, banned: set, forbidden: set) -> list[tuple[float, tuple]]:
         """``run`` through the compiled kernel (the same search on arrays)."""
         if not hasattr(self, "arrays"):
-            obj, N = self.obj, self.N
+            obj = self.obj
             P = obj.size
             cheap = np.array(self.cheap, float)
             cheap[:, 0] = math.inf
