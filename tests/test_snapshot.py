@@ -180,3 +180,15 @@ def test_a_stored_snapshot_starts_without_the_history(db, ref, tmp_path):
     third = SnapshotCache(ref, stored=path).get(db)
     assert not isinstance(third.offers.base, np.memmap) and "A0003" not in third.member_index
     assert "A0003" not in SnapshotCache(ref, stored=path).get(db).member_index  # the file was stored again
+
+
+def test_a_worker_behind_a_trimmed_journal_rebuilds(db, ref):
+    from matcher.store import history
+    cache = SnapshotCache(ref)
+    before = cache.get(db)
+    for members in (["A0001", "A0002"], ["A0002", "A0003"], ["A0003", "A0004"]):
+        _team_referral(db, members)
+    assert history.trim_leg_changes(db, keep=1) > 0
+    after = cache.get(db)
+    assert after.lookups is not before.lookups  # rebuilt: the journal no longer reached back
+    assert np.allclose(after.load, build_snapshot(db, ref).load)

@@ -180,3 +180,13 @@ def forget_leg_changes(db) -> None:
     store that predates the journal."""
     if db["leg_changes"].exists():
         db.execute("DELETE FROM leg_changes")
+
+
+def trim_leg_changes(db, keep: int) -> int:
+    """Delete all but the latest ``keep`` journaled leg changes (a reader further behind rebuilds); returns how
+    many were deleted."""
+    if not db["leg_changes"].exists():
+        return 0
+    with transaction(db):
+        return db.execute("DELETE FROM leg_changes WHERE seq <= (SELECT max(seq) FROM leg_changes) - ?",
+                          [keep]).rowcount
