@@ -24,14 +24,15 @@ run: install
 	$(BIN)/flask --app api run --host $(HOST) --port $(PORT)
 
 # Production: several gunicorn workers over the same SQLite file (WAL), and the notification worker beside
-# them (stopped with them). Settings from RISMEP_* variables.
+# them (stopped with them). Settings from RISMEP_* variables. The app is created (and its snapshot built) once
+# before the workers fork (--preload, RISMEP_WARM_START): they share it instead of each building a copy.
 WORKERS ?= 4
 serve: install
 	$(BIN)/flask --app api init-db
 	$(BIN)/flask --app api train-intake --if-stale > /dev/null
 	$(BIN)/flask --app api notify --quiet & NOTIFY=$$!; trap 'kill $$NOTIFY 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/gunicorn --workers $(WORKERS) --threads 1 --bind $(HOST):$(PORT) --access-logfile - \
-		--graceful-timeout 10 "api:create_app()"
+	RISMEP_WARM_START=1 RISMEP_SNAPSHOT_FILE=$${RISMEP_SNAPSHOT_FILE:-auto} $(BIN)/gunicorn --workers $(WORKERS) --threads 1 --bind $(HOST):$(PORT) --access-logfile - \
+		--graceful-timeout 10 --preload "api:create_app()"
 
 test: install
 	$(BIN)/python -m pytest

@@ -18,7 +18,7 @@ from matcher import __version__
 from matcher.config import EngineConfig
 from matcher.engine.snapshot import SnapshotCache
 from matcher.reference import load_reference
-from matcher.store import prepare_database
+from matcher.store import database_exists, prepare_database
 
 ROOT = Path(__file__).resolve().parent
 DATA_DIR = ROOT / "data"  # the project's own data: reference CSVs, prerequisites, the intake corpus
@@ -60,6 +60,10 @@ SETTINGS = {
                                          "1, 2, ... 8 needs"),
     "POOL_MULTI": (8, "match: members kept in the pool as the best takers of groups of needs"),
     "POOL_PARTNERS": (3, "match: past partners of the leading members kept in the pool"),
+    "SNAPSHOT_FILE": ("", "file the engine's first snapshot is read from and stored to, so that a start does not "
+                          "re-read the whole history (auto: DATABASE.snapshot; empty: not kept)"),
+    "WARM_START": (False, "build the engine's snapshot, load the intake model and compile the search kernel when "
+                          "the app is created (make serve: with gunicorn --preload the workers share them)"),
 }
 
 
@@ -110,7 +114,8 @@ def create_app(test_config: dict | None = None) -> APIFlask:
     prepare_database(app.config["DATABASE"])
     config = EngineConfig.from_settings(app.config)
     ref = load_reference(config.data_dir)
-    app.extensions["rismep"] = Engine(config=config, ref=ref, snapshots=SnapshotCache(ref, config.search))
+    app.extensions["rismep"] = Engine(config=config, ref=ref, snapshots=SnapshotCache(ref, config.search,
+                                                                                    config.snapshot_file))
     app.json.ensure_ascii = False
     app.json.sort_keys = False
 
@@ -126,7 +131,36 @@ def create_app(test_config: dict | None = None) -> APIFlask:
 
     from commands import register_commands
     register_commands(app)
+    if app.config["WARM_START"]:
+        warm_start(app)
     return app
+
+
+def warm_start(app) -> None:
+    """Build the snapshot (with its coordination distances), load the intake model when its file exists and
+    compile the search kernel, then freeze the objects made so far out of the garbage collector: workers
+    forked after this (gunicorn --preload) share these pages with the master until they change them. The
+    connection used is closed before any fork."""
+    import gc
+    from matcher.engine import matching
+    from matcher.engine.request import MatchRequest
+    from matcher.store import open_db
+    engine = app.extensions["rismep"]
+    if not database_exists(app.config["DATABASE"]):
+        return
+    db = open_db(app.config["DATABASE"], migrate_schema=False)
+    try:
+        snapshot = engine.snapshots.get(db)
+    finally:
+        db.close()
+    snapshot.coordination()
+    served = [c for c in snapshot.categories if len(snapshot.servers[snapshot.category_index[c]])][:2]
+    if served and snapshot.province_codes:
+        matching.match(snapshot, MatchRequest.parse(snapshot, {"needs": served, "province": snapshot.province_codes[0]}))
+    if _file_stamp(engine.config.intake_model) is not None:
+        engine.intake  # noqa: B018 - loads the model file
+    gc.collect()
+    gc.freeze()
 
 
 def _configure_openapi(app) -> None:

@@ -4,7 +4,8 @@
 
 Starts ``gunicorn api:create_app()`` over a fresh copy of the demo database, measures a one-client
 baseline of matches, then runs ``--clients`` concurrent clients for ``--seconds`` with a mix of matches,
-directory reads, referral creation and leg updates. Prints throughput, p50/p99 latency per operation and
+directory reads, referral creation and leg updates (accepted, declined, started, completed: every write of a
+leg's life; ``bench/bench_writes.py`` runs the writes at stated rates beside a no-write baseline). Prints throughput, p50/p99 latency per operation and
 the error count, then checks that every acknowledged write is present and counted. When ``wrk`` (Debian
 package) is installed it also measures match-only throughput with 16 connections from a C client, whose
 own CPU use is small next to the Python clients'. Run by hand; not a test.
@@ -89,25 +90,45 @@ def create_referral(client, rng, state):
         created = json.loads(data)
         with state["lock"]:
             state["acked"].append(created["id"])
-            state["open_legs"].extend((created["id"], leg["id"]) for leg in created["legs"])
+            state["open_legs"].extend((created["id"], leg["id"]) for leg in created["legs"] if leg["status"] == "sent")
     return status, data
 
 
+NEXT = {"sent": (("accepted", 0.7), ("declined", 0.3)), "accepted": (("in_progress", 1.0),),
+        "in_progress": (("completed", 1.0),)}
+
+
 def update_leg(client, rng, state):
+    """One step of a leg's life: a sent leg is accepted (70 %) or declined, an accepted one started, a started
+    one completed; the leg goes back to the open list until it is finished."""
     with state["lock"]:
         if not state["open_legs"]:
-            return client.call("GET", "/api/v1/health")
-        referral_id, leg_id = state["open_legs"].pop(rng.randrange(len(state["open_legs"])))
-    status, data = client.call("POST", f"/api/v1/referrals/{referral_id}/legs/{leg_id}",
-                               {"status": "accepted"}, key=client.keys["admin"])
-    if status == 200:
-        with state["lock"]:
+            return client.call("GET", "/api/v1/health/live")
+        referral_id, leg_id, *rest = state["open_legs"].pop(rng.randrange(len(state["open_legs"])))
+    current = rest[0] if rest else "sent"
+    steps, weights = zip(*NEXT[current])
+    to = rng.choices(steps, weights)[0]
+    body = {"status": to}
+    if to == "declined":
+        body["reason"] = "no_capacity"
+    if to == "completed":
+        body.update(value_baht=20000.0, note="Load test: completed (synthetic)")
+    status, data = client.call("POST", f"/api/v1/referrals/{referral_id}/legs/{leg_id}", body,
+                               key=client.keys["admin"])
+    with state["lock"]:
+        if status == 200:
             state["acked_updates"].append((referral_id, leg_id))
+            state["moves"][to] += 1
+            if to in NEXT:
+                state["open_legs"].append((referral_id, leg_id, to))
+        else:
+            state["open_legs"].append((referral_id, leg_id, current))
     return status, data
 
 
 def run(port, keys, clients, seconds, mix, seed=0):
-    state = {"lock": threading.Lock(), "acked": [], "open_legs": [], "acked_updates": [], "no_capacity": 0}
+    state = {"lock": threading.Lock(), "acked": [], "open_legs": [], "acked_updates": [], "no_capacity": 0,
+             "moves": defaultdict(int)}
     latencies, errors = defaultdict(list), defaultdict(int)
     samples = state["error_samples"] = {}
     names, weights = zip(*mix)
@@ -196,12 +217,13 @@ def main(argv=None):
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--baseline-seconds", type=float, default=10)
+    parser.add_argument("--port", type=int, default=None, help="loopback port (default: a free one)")
     args = parser.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="rismep-load-"))
     db = tmp / "rismep.db"
     ensure_database(db, load_reference(DATA_DIR))
     keys = {"desk": create_key(db, "desk", "--desk", "load-desk"), "admin": create_key(db, "admin")}
-    with running_service(db, workers=args.workers) as svc:
+    with running_service(db, workers=args.workers, port=args.port) as svc:
         base_lat, base_err, _ = run(svc.port, keys, 1, args.baseline_seconds, [("match", 1.0)])
         baseline = summarise(base_lat, base_err, args.baseline_seconds)["match"]
         latencies, errors, state = run(svc.port, keys, args.clients, args.seconds, MIX)
@@ -215,6 +237,7 @@ def main(argv=None):
               "match_throughput_vs_one_client": round(rows["match"]["per_second"] / baseline["per_second"], 2),
               "errors": sum(errors.values()), "referrals_not_sent_network_at_capacity": state["no_capacity"],
               "error_samples": state.get("error_samples", {}), "writes": checks,
+              "leg_moves": dict(state["moves"]),
               "match_only_wrk": wrk}
     print(json.dumps(report, indent=2, ensure_ascii=False))
     print(f"\n{'operation':<16}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")

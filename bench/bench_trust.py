@@ -120,8 +120,8 @@ def hidden_quality(path: Path, cases: int, seed: int) -> dict:
             "record_vs_expected": round(float(np.corrcoef(record[seen], world.quality[seen])[0, 1]), 3),
             "completion_rate": round(float(np.corrcoef(rate[seen], world.quality[seen])[0, 1]), 3)}}
         weight = snap.scorer.weight("record_vs_expected")
-        snap.record_excess = world.quality / weight * (snap.record_information + F.RECORD_PRIOR)
-        snap.derived.clear()
+        snap = snap.changed({"outcomes"}, record_excess=world.quality / weight * (snap.record_information
+                                                                                  + F.RECORD_PRIOR))
         known = evaluation.evaluate(snap, world, enterprises, cases=cases, seed=seed)
         out["with_hidden_quality"] = {"true_chance": known["methods"]["engine"]["true_chance"],
                                       "first_is_truly_best_of_shown": known["first_is_truly_best_of_shown"],

@@ -26,11 +26,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_until_up(url: str, timeout: float = 60.0) -> None:
+def wait_until_up(url: str, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"{url}/api/v1/health", timeout=2) as r:
+            with urllib.request.urlopen(f"{url}/api/v1/health/live", timeout=2) as r:
                 if r.status == 200:
                     return
         except OSError:
@@ -40,8 +40,10 @@ def wait_until_up(url: str, timeout: float = 60.0) -> None:
 
 class Service:
     def __init__(self, database: Path, workers: int = 4, threads: int = 1, port: int | None = None,
-                 secret_key: str | None = "bench-only", env: dict | None = None, prefix: list | None = None):
+                 secret_key: str | None = "bench-only", env: dict | None = None, prefix: list | None = None,
+                 args: list | None = None):
         self.database, self.workers, self.threads = Path(database), workers, threads
+        self.args = list(args or [])  # more gunicorn options (e.g. --preload)
         self.secret_key, self.extra_env, self.prefix = secret_key, dict(env or {}), list(prefix or [])
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -54,7 +56,7 @@ class Service:
             env["RISMEP_SECRET_KEY"] = self.secret_key
         self.proc = subprocess.Popen(
             [*self.prefix, str(BIN / "gunicorn"), "--workers", str(self.workers), "--threads", str(self.threads),
-             "--bind", f"127.0.0.1:{self.port}", "--graceful-timeout", "5", "api:create_app()"],
+             "--bind", f"127.0.0.1:{self.port}", "--graceful-timeout", "5", *self.args, "api:create_app()"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         wait_until_up(self.url)
         return self

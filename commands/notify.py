@@ -11,7 +11,9 @@ from flask import current_app
 
 from matcher.notifications import worker
 from matcher.referrals import followup
-from matcher.store import open_db, outbox
+from matcher.store import history, open_db, outbox
+
+JOURNAL_KEEP = 100_000  # leg changes kept for the workers to catch up with (one behind by more rebuilds)
 
 
 @click.command("notify")
@@ -36,9 +38,16 @@ def notify(once, quiet):
     if not quiet and not settings.smtp.host:
         click.echo("RISMEP_SMTP_HOST is not set: e-mail deliveries will fail and be retried.", err=True)
     totals = worker.run(lambda: open_db(app.config["DATABASE"], migrate_schema=False), ref, settings,
-                        sweep=lambda db: followup.sweep_overdue(db, ref), once=once, should_stop=stop.is_set,
+                        sweep=lambda db: _sweep(db, ref), once=once, should_stop=stop.is_set,
                         report=report)
     click.echo(json.dumps(totals))
+
+
+def _sweep(db, ref) -> int:
+    """Each pass: the journal of leg changes trimmed to its latest rows, then the legs that became overdue
+    (their number)."""
+    history.trim_leg_changes(db, keep=JOURNAL_KEEP)
+    return followup.sweep_overdue(db, ref)
 
 
 @click.command("deliveries")

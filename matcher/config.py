@@ -54,13 +54,18 @@ class EngineConfig:
     data_dir: Path
     intake_model: Path
     search: SearchConfig = field(default_factory=SearchConfig)
+    snapshot_file: Path | None = None  # where the first snapshot is read from and stored (None: not kept)
 
     @classmethod
     def from_settings(cls, settings) -> EngineConfig:
-        """From a mapping with the ``DATA_DIR`` and ``INTAKE_MODEL`` settings (a Flask app's config) and the
-        pool settings of :meth:`SearchConfig.from_settings`."""
+        """From a mapping with the ``DATA_DIR`` and ``INTAKE_MODEL`` settings (a Flask app's config), the
+        pool settings of :meth:`SearchConfig.from_settings` and ``SNAPSHOT_FILE`` (a path, ``auto``: beside
+        ``DATABASE``, or empty)."""
+        kept = settings.get("SNAPSHOT_FILE") or None
+        if kept == "auto":
+            kept = f"{settings['DATABASE']}.snapshot"
         return cls(data_dir=Path(settings["DATA_DIR"]), intake_model=Path(settings["INTAKE_MODEL"]),
-                   search=SearchConfig.from_settings(settings))
+                   search=SearchConfig.from_settings(settings), snapshot_file=Path(kept) if kept else None)
 
     @property
     def corpus_dir(self) -> Path:

@@ -11,6 +11,38 @@ def test_health_says_synthetic_and_counts(client):
     assert body["version"]
 
 
+def test_liveness_answers_without_the_database(app, db_path):
+    db_path.unlink()
+    client = app.test_client()
+    assert client.get("/api/v1/health/live").get_json()["status"] == "live"
+    assert_error_shape(client.get("/api/v1/health/ready"), 503)
+
+
+def test_readiness_follows_the_snapshot_and_the_schema(client, db):
+    body = client.get("/api/v1/health/ready").get_json()
+    assert body["status"] == "ready" and body["snapshot"] is None  # no request has built one yet
+    client.post("/api/v1/match", json={"needs": ["loan"], "province": "TH-50"})
+    assert client.get("/api/v1/health/ready").get_json()["snapshot"]["current"] is True
+    db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'data_version'")
+    assert client.get("/api/v1/health/ready").get_json()["snapshot"]["current"] is False
+    db.execute("PRAGMA user_version = 3")
+    response = client.get("/api/v1/health/ready")
+    assert_error_shape(response, 503)
+    assert "schema version 3" in response.get_json()["error"]
+
+
+def test_a_warm_start_builds_the_snapshot_before_any_request(db_path, intake_model_path):
+    from api import create_app
+    app = create_app({"TESTING": True, "DATABASE": str(db_path), "SECRET_KEY": "test",
+                      "INTAKE_MODEL": str(intake_model_path), "WARM_START": True})
+    held = app.extensions["rismep"].snapshots.current()
+    assert held is not None and held.derived.names() >= {"coordination"}
+    client = app.test_client()
+    assert client.get("/api/v1/health/ready").get_json()["snapshot"]["current"] is True
+    assert client.post("/api/v1/match", json={"needs": ["loan"], "province": "TH-50"}).status_code == 200
+    assert app.extensions["rismep"].snapshots.current() is held  # the warm snapshot served the match
+
+
 def test_thai_is_not_escaped(client):
     raw = client.get("/api/v1/taxonomy").get_data(as_text=True)
     assert "ขึ้นทะเบียน อย." in raw and "\\u0e" not in raw

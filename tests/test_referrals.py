@@ -526,9 +526,10 @@ def test_outcomes_update_member_statistics_and_the_collaboration_graph(world):
     assert after.version > before.version
     assert after.completed[i, j] == before.completed[i, j] + 1
     assert after.value_baht[i, j] == before.value_baht[i, j] + 100000
-    was = before.collaboration.get_edge_data(world.a, world.b, {"joint": 0, "completed": 0})
-    now = after.collaboration.get_edge_data(world.a, world.b)
-    assert (now["joint"], now["completed"]) == (was["joint"] + 1, was["completed"] + 1)
+    a, b = after.member_index[world.a], after.member_index[world.b]
+    was = [before.collaboration.joint[a, b], before.collaboration.completed[a, b]]
+    now = [after.collaboration.joint[a, b], after.collaboration.completed[a, b]]
+    assert now == [was[0] + 1, was[1] + 1]
     outcomes = [o for o in history.leg_outcomes(world.db) if o["referral_id"] == created["id"]]
     assert {(o["member_id"], o["status"]) for o in outcomes} == {(world.a, "completed"), (world.b, "completed")}
 

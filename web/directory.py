@@ -7,17 +7,38 @@ from flask import request
 
 from matcher import __version__
 from matcher.errors import Unprocessable
-from matcher.store import data_version, directory
+from matcher.store import data_version, directory, store_health
 
-from .context import get_db, get_reference
+from .context import engine, get_db, get_reference
 from .schemas import AgencyQuery, MemberQuery
 
 bp = APIBlueprint("directory", __name__, tag="Directory")
 
 
+@bp.get("/api/v1/health/live")
+def live():
+    """Liveness for a load balancer: the worker answers. Touches neither the database nor the engine (constant
+    time); restart the worker when this fails."""
+    return {"ok": True, "status": "live", "version": __version__}
+
+
+@bp.get("/api/v1/health/ready")
+def ready():
+    """Readiness for a load balancer: the database answers one indexed read at the current schema and, if this
+    worker has built its snapshot, how far the snapshot is behind. 503 (the one error shape) when the database
+    is missing, unreadable or not migrated: send no traffic to this worker until it answers 200."""
+    db = get_db()
+    versions = store_health(db)
+    snapshot = engine().snapshots.current()
+    return {"ok": True, "status": "ready", "version": __version__, "data_version": versions["data"],
+            "snapshot": None if snapshot is None else {
+                "data_version": snapshot.versions.get("data"), "current": snapshot.versions == versions}}
+
+
 @bp.get("/api/v1/health")
 def health():
-    """Service version, the dataset (synthetic or not) and row counts."""
+    """Service version, the dataset (synthetic or not) and row counts (ten counts: for people, not for a load
+    balancer's probes; those use /api/v1/health/live and /api/v1/health/ready)."""
     db = get_db()
     info = directory.dataset_info(db)
     return {"ok": True, "version": __version__, "dataset": info["name"], "synthetic": info["synthetic"],

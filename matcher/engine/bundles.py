@@ -25,6 +25,11 @@ import numpy as np
 
 from matcher.engine.objective import EPS, Objective, leg_cost
 
+try:  # the compiled search kernel; without numba the same search runs in Python
+    from matcher.engine import kernel
+except ImportError:  # pragma: no cover - numba is in requirements.txt
+    kernel = None
+
 @functools.lru_cache(maxsize=16)
 def group_pairs(n: int) -> dict:
     """The (group, part) pairs of the dynamic programmes over n needs: every non-empty proper part of every
@@ -148,8 +153,8 @@ class _LegSearch:
         self.z = obj.logits.tolist()
         self.cover = [self._cover(n) for n in range(N + 1)]
         self.cheap = self._cheapest_legs()
-        self.legs_of = self._legs()
-        self.fitting: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        self.legs_of = self._legs() if kernel is None else None
+        self.fitting: dict[tuple[int, int], list[tuple]] = {}
 
     def _members_for_bound(self, fewest: int) -> int:
         """The bundle size whose members' term is the largest a bundle of at least ``fewest`` can have."""
@@ -196,6 +201,8 @@ class _LegSearch:
     def run(self, top_k: int, required: set, banned: set, forbidden: set) -> list[tuple[float, tuple]]:
         """The ``top_k`` best (J, member set) with every ``required`` member, no ``banned`` one and no
         ``forbidden`` set; the tables above serve every run (leaving members out only raises costs)."""
+        if kernel is not None:
+            return self._compiled(top_k, required, banned, forbidden)
         holders = [{m for m, g in legs} - banned for legs in self.legs_of]
         if not all(holders):
             return []
@@ -204,6 +211,36 @@ class _LegSearch:
         self.bound = math.inf
         self._dfs([], [], self.full, 0.0)
         return self.results()
+
+    def _compiled(self, top_k: int, required: set, banned: set, forbidden: set) -> list[tuple[float, tuple]]:
+        """``run`` through the compiled kernel (the same search on arrays)."""
+        if not hasattr(self, "arrays"):
+            obj = self.obj
+            P = obj.size
+            cheap = np.array(self.cheap, float)
+            cheap[:, 0] = math.inf
+            order, starts = kernel.group_order(np.where(np.isfinite(np.array(self.z)), cheap, math.inf))
+            self.arrays = (np.ascontiguousarray(obj.logits, float), np.ascontiguousarray(obj.joint[:P, :P], float),
+                           np.array(self.on_case, float), np.array(self.top, float), np.array(self.cover, float),
+                           cheap, order, starts)
+        P = self.obj.size
+        takes = np.isfinite(self.arrays[0][:, [1 << n for n in range(self.N)]])  # every need still has a holder
+        if not takes[np.setdiff1d(np.arange(P), list(banned))].any(axis=0).all():
+            return []
+        mask = np.zeros(P, bool)
+        req, ban = mask.copy(), mask.copy()
+        req[list(required)] = True
+        ban[list(banned)] = True
+        forbid = np.full((max(len(forbidden), 1), self.N), -1, dtype=np.int64)
+        for f, members in enumerate(forbidden):
+            forbid[f, :len(members)] = sorted(members)
+        if not forbidden:
+            forbid = forbid[:0]
+        J, sets = kernel.search(*self.arrays, float(self.wj), float(self.wm), int(self.Q), int(self.max_members),
+                                int(top_k), req, ban, forbid)
+        found = sorted(((float(j), tuple(int(m) for m in row if m >= 0)) for j, row in zip(J, sets)),
+                       key=lambda r: (round(r[0], 9), r[1]))
+        return found[:top_k]
 
     def _joint(self, m: int, members) -> float:
         """m's past joint referrals with ``members`` and with those on the case."""
@@ -234,23 +271,29 @@ class _LegSearch:
             return
         if len(members) >= self.max_members or self._lower_bound(members, groups, rest) > self.bound + EPS:
             return
-        low = (rest & -rest).bit_length() - 1
-        cover = self.cover[min(len(members) + 2, self.N)]
         banned = self.banned
-        fitting = self.fitting.get((low, rest))
-        if fitting is None:
-            fitting = self.fitting[(low, rest)] = [(m, g) for m, g in self.legs_of[low] if not g & ~rest]
-        for m, g in fitting:
+        for optimistic, cheap, m, g in self._children(rest, min(len(members) + 2, self.N)):
+            if spent + optimistic > self.bound + EPS:
+                break  # children come cheapest bound first: none after this one can beat the bound
             if m in members or m in banned:
-                continue
-            least = spent + self.cheap[m][g]
-            if least + (cover[rest ^ g] if rest ^ g else 0.0) > self.bound + EPS:
                 continue
             members.append(m)
             groups.append(g)
-            self._dfs(members, groups, rest ^ g, least)
+            self._dfs(members, groups, rest ^ g, spent + cheap)
             members.pop()
             groups.pop()
+
+    def _children(self, rest: int, n: int) -> list[tuple]:
+        """The legs that can cover the lowest need of ``rest`` next, as (bound, cost, member, group), the
+        bound (the leg's least cost plus ``cover[n]`` of what it leaves) ascending; cached per (rest, n)."""
+        children = self.fitting.get((rest, n))
+        if children is None:
+            low = (rest & -rest).bit_length() - 1
+            cover, cheap = self.cover[n], self.cheap
+            children = sorted((cheap[m][g] + (cover[rest ^ g] if rest ^ g else 0.0), cheap[m][g], m, g)
+                              for m, g in self.legs_of[low] if not g & ~rest)
+            self.fitting[(rest, n)] = children
+        return children
 
     def _leaf(self, members, groups) -> None:
         if not self.required <= set(members):
@@ -367,11 +410,46 @@ def outside_lower_bound(logits: np.ndarray, outside: np.ndarray, joint_total: np
         return float(alone)
     others = max(2, min_members) - 1 + coordinate if w_members <= 0 else n - 1 + coordinate
     best_terms = (w_joint * np.log1p(joint_total + on_case) if w_joint > 0 else w_joint * np.log1p(on_case))
-    lifted = logits + best_terms[:, None]
-    single = leg_cost(lifted.max(axis=0) + w_members * others)
+    everyone, outsiders = lifted_max(logits, best_terms, outside)
+    single = leg_cost(everyone + w_members * others)
     tables = split_tables(single, n)
     cover = np.min(np.array(tables[1:]), axis=0)
     cover[0] = 0.0
     parts = np.arange(1, full)
-    own = leg_cost(lifted[outside][:, parts].max(axis=0) + w_members * others)
+    own = leg_cost(outsiders[parts] + w_members * others)
     return float(min(alone, (own + cover[full ^ parts]).min()))
+
+
+def lifted_max(logits: np.ndarray, terms: np.ndarray, outside: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(2^N,) twice: the largest ``logits + terms`` in each group's column over every row, and over the rows
+    ``outside`` (a mask) only (-inf where none). Groups of several needs only over the members that can take
+    two needs or more (the others are -inf there); one pass, the outside maximum recomputed only for the
+    columns whose maximum is taken by a row that is not outside (a pool member)."""
+    size = logits.shape[1]
+    N = size.bit_length() - 1
+    everyone, outsiders = np.full(size, -np.inf), np.full(size, -np.inf)
+    singles = [1 << k for k in range(N)]
+    _column_max(logits[:, singles] + terms[:, None], outside, singles, everyone, outsiders)
+    if N >= 2:
+        pairs = [(1 << a) | (1 << b) for a in range(N) for b in range(a + 1, N)]
+        several = np.flatnonzero(np.isfinite(logits[:, pairs]).any(axis=1))
+        if len(several):
+            multi = np.array([g for g in range(1, size) if g & (g - 1)])
+            _column_max(logits[np.ix_(several, multi)] + terms[several, None], outside[several], multi,
+                        everyone, outsiders)
+    return everyone, outsiders
+
+
+def _column_max(values: np.ndarray, outside: np.ndarray, columns, everyone: np.ndarray, outsiders: np.ndarray) -> None:
+    """Write the column maxima of ``values`` over all rows and over the ``outside`` rows into ``columns``."""
+    if not len(values):
+        return
+    top = values.argmax(axis=0)
+    best = values[top, np.arange(values.shape[1])]
+    everyone[columns] = best
+    theirs = best.copy()
+    redo = ~outside[top]
+    if redo.any():
+        sub = values[:, redo]
+        theirs[redo] = np.where(outside[:, None], sub, -np.inf).max(axis=0) if outside.any() else -np.inf
+    outsiders[columns] = theirs

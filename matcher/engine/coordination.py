@@ -6,12 +6,23 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
+from matcher.engine.derived import declare
+
 FAR = 1.0  # default coordination distance between members with no closer collaboration path
+COORDINATION = declare("coordination", "collaboration")  # a snapshot's Coordination (updated, not rebuilt)
+
+
+class Pairs(NamedTuple):
+    """Symmetric (M, M) sparse counts between members: referrals they shared (neither leg declined) and leg
+    pairs both completed."""
+    joint: sp.csr_matrix
+    completed: sp.csr_matrix
 
 
 class Coordination:
@@ -22,34 +33,59 @@ class Coordination:
     LRU cache as sparse (column, distance) pairs, so the hot path never calls networkx.
     """
 
-    def __init__(self, G, member_ids: list[str], *, far: float = FAR, max_rows: int = 8192):
+    def __init__(self, joint_graph: sp.csr_matrix, *, far: float = FAR, max_rows: int = 8192, _from=None):
+        """``joint_graph``: the symmetric (M, M) matrix of joint referrals between members (``pair_counts``).
+        ``_from``: (previous coordination, the rows whose pairs changed): the rest is taken from it."""
         self.far, self.max_rows = far, max_rows
-        self.index = {m: i for i, m in enumerate(member_ids)}
-        n = len(member_ids)
-        u, v, length, joint = [], [], [], []
-        for a, b, data in G.edges(data=True):
-            if a in self.index and b in self.index:
-                u.append(self.index[a])
-                v.append(self.index[b])
-                length.append(1.0 / (1.0 + data.get("joint", 1)))
-                joint.append(data.get("joint", 1))
-        u, v = np.array(u, dtype=np.int64), np.array(v, dtype=np.int64)
-        self.graph = sp.csr_matrix((np.array(length, float), (u, v)), shape=(n, n))
-        self.joint_graph = sp.csr_matrix((np.array(joint, float), (u, v)), shape=(n, n))
-        self.joint_graph = (self.joint_graph + self.joint_graph.T).tocsr()
-        self._joint = {}
-        for a, b, j in zip(u.tolist(), v.tolist(), joint):
-            self._joint[(a, b)] = self._joint[(b, a)] = int(j)
-        self.joint_total = np.asarray(self.joint_graph.sum(axis=1)).ravel()  # each member's joint referrals
-        # Nearest collaborator of each member (a lower bound on its distance to anyone): O(E).
-        sym = self.symmetric = (self.graph + self.graph.T).tocsr()
-        self.nearest = np.full(n, far)
-        if sym.nnz:
-            mins = sym.min(axis=1, explicit=True).toarray().ravel()
-            has = np.diff(sym.indptr) > 0
-            self.nearest[has] = np.minimum(mins[has], far)
+        self.joint_graph = joint_graph
+        if _from is not None:
+            self._follow(*_from)
+        else:
+            self.joint_total = np.asarray(joint_graph.sum(axis=1)).ravel()  # each member's joint referrals
+            sym = self.symmetric = joint_graph.copy()
+            sym.data = 1.0 / (1.0 + sym.data)
+            # Nearest collaborator of each member (a lower bound on its distance to anyone): O(E).
+            n = joint_graph.shape[0]
+            self.nearest = np.full(n, far)
+            if sym.nnz:
+                mins = sym.min(axis=1, explicit=True).toarray().ravel()
+                has = np.diff(sym.indptr) > 0
+                self.nearest[has] = np.minimum(mins[has], far)
+        self.graph = self.symmetric
         self._rows: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._lock = threading.Lock()
+
+    def _follow(self, previous: Coordination, rows) -> None:
+        """Totals, lengths and nearest collaborators from ``previous``, recomputed only for ``rows`` (the only
+        rows of the joint graph that changed): O(changed rows) plus one vector pass over the pairs."""
+        g, old = self.joint_graph, previous.symmetric
+        self.joint_total, self.nearest = previous.joint_total.copy(), previous.nearest.copy()
+        same_pairs = g.indices is previous.joint_graph.indices and g.indptr is previous.joint_graph.indptr
+        data = old.data.copy() if same_pairs else 1.0 / (1.0 + g.data)
+        for r in rows:
+            lo, hi = g.indptr[r], g.indptr[r + 1]
+            data[lo:hi] = 1.0 / (1.0 + g.data[lo:hi])
+            self.joint_total[r] = g.data[lo:hi].sum()
+            self.nearest[r] = min(float(data[lo:hi].min()), self.far) if hi > lo else self.far
+        self.symmetric = sp.csr_matrix((data, g.indices, g.indptr), shape=g.shape, copy=False)
+
+    def updated(self, joint_graph: sp.csr_matrix, endpoints) -> Coordination:
+        """The coordination over a new joint-referral matrix that differs from this one only in pairs between
+        the members ``endpoints``; the cached distance rows that stay exact are carried over.
+
+        A shortest path changes only if it can run through a changed pair, so the rows that may change are
+        those of members within ``far`` of a changed pair's member, before or after the change."""
+        ends = sorted({int(e) for e in endpoints})
+        out = Coordination(joint_graph, far=self.far, max_rows=self.max_rows, _from=(self, ends))
+        if not ends or not self._rows:
+            return out
+        touched = set(ends)
+        for graph in (self.symmetric, out.symmetric):
+            reach = dijkstra(graph, directed=True, indices=ends, limit=self.far)
+            touched.update(np.flatnonzero((reach < self.far).any(axis=0)).tolist())
+        with self._lock:
+            out._rows = OrderedDict((i, row) for i, row in self._rows.items() if i not in touched)
+        return out
 
     def _ensure_rows(self, idx) -> list[tuple[np.ndarray, np.ndarray]]:
         """The sparse rows (columns, distances below FAR) of the members ``idx``, computing missing ones."""
@@ -100,7 +136,10 @@ class Coordination:
 
     def joint(self, i: int, j: int) -> int:
         """Past joint referrals of members i and j (member indices)."""
-        return self._joint.get((int(i), int(j)), 0)
+        g = self.joint_graph
+        lo, hi = g.indptr[int(i)], g.indptr[int(i) + 1]
+        k = lo + int(np.searchsorted(g.indices[lo:hi], int(j)))
+        return int(g.data[k]) if k < hi and g.indices[k] == int(j) else 0
 
     def joint_matrix(self, idx) -> np.ndarray:
         """(k, k) past joint referrals between the members ``idx`` (member indices), zero diagonal."""
@@ -108,3 +147,51 @@ class Coordination:
         block = self.joint_graph[idx][:, idx].toarray()
         np.fill_diagonal(block, 0.0)
         return block
+
+
+def pair_counts(count: int, u, v, joint, completed) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Symmetric (count, count) matrices of joint referrals and jointly completed legs from pair rows
+    (member indices ``u`` != ``v``), with sorted indices and no stored zeros."""
+    u, v = np.asarray(u, dtype=np.int64), np.asarray(v, dtype=np.int64)
+    out = []
+    for values in (joint, completed):
+        values = np.asarray(values, float)
+        m = sp.coo_matrix((np.concatenate([values, values]), (np.concatenate([u, v]), np.concatenate([v, u]))),
+                          shape=(count, count)).tocsr()
+        out.append(tidy(m))
+    return out[0], out[1]
+
+
+def moved(m: sp.csr_matrix, u, v, delta) -> sp.csr_matrix | None:
+    """``m`` with ``delta`` added at (u, v) and (v, u), sharing ``m``'s pairs (indices and row pointers) when
+    every such pair is already there and none falls to zero; else None (the caller adds sparse matrices)."""
+    data = m.data.copy()
+    for a, b, d in zip(u, v, delta):
+        for r, c in ((a, b), (b, a)):
+            lo, hi = m.indptr[r], m.indptr[r + 1]
+            k = lo + int(np.searchsorted(m.indices[lo:hi], c))
+            if k >= hi or m.indices[k] != c:
+                return None
+            data[k] += d
+            if data[k] == 0:
+                return None
+    out = sp.csr_matrix((data, m.indices, m.indptr), shape=m.shape, copy=False)
+    out.indices, out.indptr = m.indices, m.indptr  # the very same arrays: ``Coordination.updated`` checks
+    out.has_sorted_indices = True
+    return out
+
+
+def tidy(m: sp.csr_matrix) -> sp.csr_matrix:
+    """``m`` with duplicates summed, zeros dropped and indices sorted (what ``joint`` looks up)."""
+    m.sum_duplicates()
+    m.eliminate_zeros()
+    m.sort_indices()
+    return m
+
+
+def graph_pairs(G, member_index: dict) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """The pair matrices of a networkx collaboration graph (edge attributes ``joint``, ``completed``)."""
+    rows = [(member_index[a], member_index[b], d.get("joint", 1), d.get("completed", 0))
+            for a, b, d in G.edges(data=True) if a in member_index and b in member_index]
+    u, v, joint, completed = zip(*rows) if rows else ((), (), (), ())
+    return pair_counts(len(member_index), u, v, joint, completed)

@@ -103,10 +103,14 @@ def network_level(completed, worked) -> float:
 def reference_chance(spec, dist_km, sector_fit, level: float) -> np.ndarray:
     """The reference a member's record is measured against: the chance of a leg from the directory alone
     (the hand-set prior's specialisation, distance and sector weights) around the network's level."""
-    z = (level + REFERENCE["specialisation"] * (np.asarray(spec, float) - 0.7)
-         + REFERENCE["distance_100km"] * np.asarray(dist_km, float) / 100.0
-         + REFERENCE["sector_fit"] * (np.asarray(sector_fit, float) - 1.0))
-    return 1.0 / (1.0 + np.exp(-z))
+    return 1.0 / (1.0 + np.exp(-(level + reference_terms(spec, dist_km, sector_fit))))
+
+
+def reference_terms(spec, dist_km, sector_fit) -> np.ndarray:
+    """The reference's logit apart from the network's level (what stays fixed as the level moves)."""
+    return (REFERENCE["specialisation"] * (np.asarray(spec, float) - 0.7)
+            + REFERENCE["distance_100km"] * np.asarray(dist_km, float) / 100.0
+            + REFERENCE["sector_fit"] * (np.asarray(sector_fit, float) - 1.0))
 
 
 def case_columns(dist_km, same_province, same_hub, same_region, sector_fit) -> dict:

@@ -14,12 +14,15 @@ from __future__ import annotations
 import numpy as np
 
 from matcher.engine import bundles, plan, scoring
+from matcher.engine.derived import declare
 from matcher.engine.explain import explain_block
 from matcher.engine.objective import DECIMALS, Objective, chance
 from matcher.engine.pool import allowed_needs, candidate_pool, capacity_left, check_included
 from matcher.engine.request import MatchRequest
 from matcher.engine.results import Bundle, Comparison, MatchResult, MemberLeg, Reason, Uncovered
 from matcher.errors import Conflict
+
+PREREQUISITES = declare("prerequisites")  # the category prerequisites (reference files)
 
 
 def match(snapshot, req: MatchRequest) -> MatchResult:
@@ -69,7 +72,8 @@ class SearchSpace:
         cluster_sector = snapshot.clusters[req.cluster].get("sector") if req.cluster else None
         fit = scoring.sector_fit(snapshot, req.sector, cluster_sector)
         need_idx = [snapshot.category_index[n] for n in needs]
-        logits = np.round(scorer.leg_logits(snapshot, req.province, fit, need_idx, rows, allowed[rows]), DECIMALS)
+        logits = scorer.leg_logits(snapshot, req.province, fit, need_idx, rows, allowed[rows])
+        np.round(logits, DECIMALS, out=logits)
         return cls(snapshot, req, scorer, allowed, needs, rows, logits)
 
     def objective(self, pool: list[int]) -> Objective:
@@ -154,11 +158,8 @@ def _bundle(snapshot, req, space: SearchSpace, obj: Objective, pool, found: dict
 
 
 def prerequisites(snapshot):
-    rules = snapshot.derived.get("prerequisites")
-    if rules is None:
-        rules = snapshot.derived["prerequisites"] = plan.load_prerequisites(
-            snapshot.ref.data_dir / "prerequisites.csv", tuple(snapshot.categories))
-    return rules
+    return snapshot.derived.get(PREREQUISITES, lambda: plan.load_prerequisites(
+        snapshot.ref.data_dir / "prerequisites.csv", tuple(snapshot.categories)))
 
 
 def member_reasons(snapshot, req, m: int, needs: list[str], space: SearchSpace, partners: list[int]) -> list[Reason]:

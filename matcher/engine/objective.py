@@ -19,6 +19,7 @@ Lower is better; ranking by J is ranking by the calibrated chance, by constructi
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -39,11 +40,18 @@ def popcounts(n: int) -> np.ndarray:
 def subset_sums(values: np.ndarray) -> np.ndarray:
     """(R, 2^N): for each row, the sum of its values over each group of needs (-inf propagates)."""
     R, N = values.shape
-    sums = np.zeros((R, 1 << N))
-    for mask in range(1, 1 << N):
-        low = (mask & -mask).bit_length() - 1
-        sums[:, mask] = sums[:, mask ^ (1 << low)] + values[:, low]
-    return sums
+    sums = np.zeros((1 << N, R))  # groups as rows while summing: each step moves whole contiguous rows
+    by_need = np.ascontiguousarray(values.T)
+    for low in range(N - 1, -1, -1):  # the groups whose lowest need is ``low``, from what is above it: N steps
+        masks = _lowest_is(N, low)
+        sums[masks] = sums[masks ^ (1 << low)] + by_need[low]
+    return sums.T
+
+
+@functools.lru_cache(maxsize=64)
+def _lowest_is(n: int, low: int) -> np.ndarray:
+    """The groups of n needs whose lowest need is ``low``."""
+    return np.array([m for m in range(1 << n) if m and (m & -m) == 1 << low], dtype=np.int64)
 
 
 def leg_cost(logit) -> np.ndarray:

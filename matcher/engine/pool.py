@@ -17,36 +17,48 @@ def allowed_needs(snapshot, req: MatchRequest) -> np.ndarray:
     capacity left this month (overall or for the category), is excluded or already on the case, is a
     consultant when only agencies are wanted, or is outside the province when local_only."""
     need_idx = [snapshot.category_index[n] for n in req.needs]
-    allowed = snapshot.offers[:, need_idx] & (snapshot.capacity[:, need_idx] > 0)
-    return allowed & available(snapshot, req)[:, None]
+    rows = servers_of(snapshot, need_idx)
+    allowed = np.zeros((snapshot.number_of_members, len(need_idx)), bool)
+    if len(rows):
+        offered = snapshot.offers[np.ix_(rows, need_idx)] & (snapshot.capacity[np.ix_(rows, need_idx)] > 0)
+        allowed[rows] = offered & available(snapshot, req, rows)[:, None]
+    return allowed
+
+
+def servers_of(snapshot, category_idx) -> np.ndarray:
+    """The members (sorted indices) that offer at least one of the categories with a capacity: the per-category
+    member index of the snapshot, so that a match looks only at who can serve."""
+    serves = np.zeros(snapshot.number_of_members, bool)
+    for c in category_idx:
+        serves[snapshot.servers[c]] = True
+    return np.flatnonzero(serves)
 
 
 def capacity_left(snapshot) -> np.ndarray:
     """(M,) legs each member can still take this month (cached per snapshot)."""
-    left = snapshot.derived.get("capacity_left")
-    if left is None:
-        left = snapshot.derived["capacity_left"] = snapshot.capacity_left()
-    return left
+    return snapshot.capacity_left()
 
 
-def available(snapshot, req: MatchRequest) -> np.ndarray:
-    """(M,) members the request allows, with capacity left this month."""
-    ok = capacity_left(snapshot) > 0
+def available(snapshot, req: MatchRequest, rows: np.ndarray | None = None) -> np.ndarray:
+    """(M,) members the request allows, with capacity left this month (or only the members ``rows``)."""
+    rows = np.arange(snapshot.number_of_members) if rows is None else rows
+    ok = capacity_left(snapshot)[rows] > 0
     for m in req.exclude + req.coordinate_with:
-        ok[snapshot.member_index[m]] = False
+        at = np.searchsorted(rows, snapshot.member_index[m])
+        if at < len(rows) and rows[at] == snapshot.member_index[m]:
+            ok[at] = False
     if req.kinds == "agencies":
-        ok &= snapshot.is_agency
+        ok &= snapshot.is_agency[rows]
     if req.local_only:
-        ok &= snapshot.member_province == snapshot.province_index[req.province]
+        ok &= snapshot.member_province[rows] == snapshot.province_index[req.province]
     return ok
 
 
 def check_included(snapshot, req: MatchRequest, allowed: np.ndarray) -> None:
     """Every included member can be in a bundle (else Conflict, 409, naming it and why)."""
-    ok = available(snapshot, req)
     for m in req.include:
         i = snapshot.member_index[m]
-        if not ok[i]:
+        if not available(snapshot, req, np.array([i]))[0]:
             why = ("has no capacity left this month" if capacity_left(snapshot)[i] <= 0 else
                    "is a consultant and kinds is \"agencies\"" if req.kinds == "agencies" and not snapshot.is_agency[i]
                    else "is outside the enterprise's province and local_only is true")
@@ -109,11 +121,16 @@ def _group_takers(logits: np.ndarray, singles: np.ndarray, k: int, already: set,
     groups = np.flatnonzero(popcounts(N) >= 2)
     cstar = singles.min(axis=0)
     separate = np.array([sum(cstar[n] for n in range(N) if g >> n & 1) for g in groups])
-    top = min(per_group, len(logits))
-    block = -logits[:, groups]
-    best = np.argpartition(block, top - 1, axis=0)[:top] if len(logits) > top else \
-        np.broadcast_to(np.arange(len(logits))[:, None], (len(logits), len(groups)))
-    saving = separate[None, :] - leg_cost(-np.take_along_axis(block, best, axis=0))
+    pairs = [(1 << a) | (1 << b) for a in range(N) for b in range(a + 1, N)]
+    several = np.flatnonzero(np.isfinite(logits[:, pairs]).any(axis=1))  # only they can take a group
+    if not len(several):
+        return []
+    top = min(per_group, len(several))
+    block = -logits[np.ix_(several, groups)]
+    local = np.argpartition(block, top - 1, axis=0)[:top] if len(several) > top else \
+        np.broadcast_to(np.arange(len(several))[:, None], (len(several), len(groups)))
+    best = several[local]
+    saving = separate[None, :] - leg_cost(-np.take_along_axis(block, local, axis=0))
     chosen: list[int] = []
     order = np.lexsort((np.broadcast_to(groups, saving.shape).ravel(), -saving.ravel()))
     for flat in order:

@@ -10,10 +10,16 @@ stood when each leg was sent.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import numpy as np
 
 from matcher.engine import features as F
+
+try:  # one compiled pass over the legs; numpy when numba is absent
+    from matcher.engine.kernel import record_sums
+except ImportError:  # pragma: no cover - numba is in requirements.txt
+    record_sums = None
 
 FINAL = ("completed", "closed_unresolved", "declined")
 WORKED = ("completed", "closed_unresolved")  # finished legs the member accepted and worked on
@@ -54,23 +60,64 @@ def leg_arrays(snapshot, legs: list[dict], needs: list[list[int]]) -> dict:
             "final": np.isin(status, FINAL), "completed": completed, "status": status, "worked": worked}
 
 
-def member_record(snapshot, worked: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
-    """(excess, information) per member over the legs it accepted and finished (``history.worked_legs``
-    rows: member id, mean specialisation, case province, sector, cluster sector, completed): sums of
-    (completed - reference) and of reference * (1 - reference)."""
-    M = snapshot.number_of_members
+@dataclass(frozen=True)
+class WorkedTerms:
+    """The legs members accepted and finished, as what a record is computed from: member index, the
+    reference's logit apart from the network's level, and whether the leg completed."""
+    member: np.ndarray
+    terms: np.ndarray
+    done: np.ndarray
+    buffer: list | None = None  # [member, terms, done, used]: the arrays these are the first ``used`` of
+
+    def plus(self, other: WorkedTerms) -> WorkedTerms:
+        """These legs and ``other``'s. The terms are written after the end of a shared buffer that grows by
+        doubling, so a refresh does not copy every leg; a snapshot only ever sees its own first n entries,
+        and a buffer already extended by another snapshot is copied instead."""
+        n, k = len(self.member), len(other.member)
+        own = (self.member, self.terms, self.done)
+        buf = self.buffer
+        if buf is None or buf[3] != n or len(buf[0]) < n + k:
+            arrays = [np.empty(max(2 * (n + k), 1024), a.dtype) for a in own]
+            for new, a in zip(arrays, own):
+                new[:n] = a
+            buf = [*arrays, n]
+        for b, a in zip(buf[:3], (other.member, other.terms, other.done)):
+            b[n:n + k] = a
+        buf[3] = n + k
+        return WorkedTerms(buf[0][:n + k], buf[1][:n + k], buf[2][:n + k], buf)
+
+
+def worked_terms(snapshot, worked: list[tuple]) -> WorkedTerms:
+    """The terms of ``history.worked_legs`` rows (member id, mean specialisation, case province, sector,
+    cluster sector, completed) of known members and provinces."""
     members, provinces = snapshot.member_index, snapshot.province_index
     rows = [r for r in worked if r[0] in members and r[2] in provinces]
-    if not rows:
-        return np.zeros(M), np.zeros(M)
     m = np.array([members[r[0]] for r in rows], dtype=np.int64)
     spec = np.array([r[1] or 0.0 for r in rows], float)
     province = np.array([provinces[r[2]] for r in rows], dtype=np.int64)
     sectors = snapshot.members
-    fit = np.array([r[3] in sectors[k]["sectors"] or r[4] in sectors[k]["sectors"] for r, k in zip(rows, m.tolist())])
+    fit = np.array([r[3] in sectors[k]["sectors"] or r[4] in sectors[k]["sectors"] for r, k in zip(rows, m.tolist())],
+                   dtype=bool)
     done = np.array([bool(r[5]) for r in rows], float)
-    level = F.network_level(done.sum(), len(done))
-    p = F.reference_chance(spec, snapshot.province_distance[province, snapshot.member_province[m]], fit, level)
-    excess = np.bincount(m, weights=done - p, minlength=M)
-    information = np.bincount(m, weights=p * (1 - p), minlength=M)
-    return excess, information
+    dist = snapshot.province_distance[province, snapshot.member_province[m]] if len(m) else np.zeros(0)
+    return WorkedTerms(m, F.reference_terms(spec, dist, fit), done)
+
+
+def record_of(terms: WorkedTerms, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """(excess, information) per member: sums of (completed - reference) and of reference * (1 - reference),
+    the reference centred on the network's level over the same legs. O(legs) with numpy."""
+    if not len(terms.member):
+        return np.zeros(count), np.zeros(count)
+    level = F.network_level(terms.done.sum(), len(terms.done))
+    if record_sums is not None:
+        return record_sums(terms.member, terms.terms, terms.done, level, count)
+    p = 1.0 / (1.0 + np.exp(-(level + terms.terms)))
+    return (np.bincount(terms.member, weights=terms.done - p, minlength=count),
+            np.bincount(terms.member, weights=p * (1 - p), minlength=count))
+
+
+def member_record(snapshot, worked: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
+    """(excess, information) per member over the legs it accepted and finished (``history.worked_legs``
+    rows: member id, mean specialisation, case province, sector, cluster sector, completed): sums of
+    (completed - reference) and of reference * (1 - reference)."""
+    return record_of(worked_terms(snapshot, worked), snapshot.number_of_members)

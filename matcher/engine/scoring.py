@@ -27,9 +27,14 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from matcher.engine import features as F
+from matcher.engine.derived import declare
 from matcher.engine.objective import popcounts, subset_sums
 
 MODEL_NAME = "success_scorer"
+# What the scorer computes once per snapshot, and the data each depends on (``matcher.engine.derived``).
+SCORER_MEMBER = declare("scorer_member", "model", "outcomes", "load")  # this month's load, the track record
+SCORER_NEED = declare("scorer_need", "model", "outcomes")  # per-category history
+SECTOR_FIT = declare("sector_fit")  # the members' sectors (directory only)
 
 # The hand-set prior (docs/ENGINE.md, "The prior"), on the leg features. A typical leg (one need,
 # specialisation 0.7, a record at the 60 % prior, in the enterprise's province, no load, no partners)
@@ -158,34 +163,31 @@ class LegScorer:
 
     def member_logits(self, snapshot) -> np.ndarray:
         """(M,) intercept + the member terms (track record, this month's load), cached on the snapshot."""
-        key = ("scorer_member", id(self))
-        cached = snapshot.derived.get(key)
-        if cached is None:
+        def compute():
             cols = F.member_columns(snapshot.month_load, snapshot.capacity_total, snapshot.completed.sum(axis=1),
                                     snapshot.finished.sum(axis=1), snapshot.record_excess,
                                     snapshot.record_information)
-            cached = np.full(snapshot.number_of_members, float(self.intercept))
+            out = np.full(snapshot.number_of_members, float(self.intercept))
             for name in F.MEMBER:
-                cached += self.weight(name) * cols[name]
-            snapshot.derived[key] = cached
-        return cached
+                out += self.weight(name) * cols[name]
+            return out
+        return snapshot.derived.get(SCORER_MEMBER, compute, key=id(self))
 
     def need_logits(self, snapshot) -> np.ndarray:
         """(M, C) the need terms of each member in each category, cached on the snapshot."""
-        key = ("scorer_need", id(self))
-        cached = snapshot.derived.get(key)
-        if cached is None:
+        def compute():
             cols = F.need_columns(snapshot.specialisation, snapshot.completed, snapshot.finished, snapshot.value_baht)
-            cached = np.zeros(snapshot.offers.shape)
+            out = np.zeros(snapshot.offers.shape)
             for name in F.NEED:
-                cached += self.weight(name) * cols[name]
-            snapshot.derived[key] = cached
-        return cached
+                out += self.weight(name) * cols[name]
+            return out
+        return snapshot.derived.get(SCORER_NEED, compute, key=id(self))
 
-    def case_logits(self, snapshot, province: str, fit: np.ndarray) -> np.ndarray:
-        """(M,) terms that depend on the case: distance, same province / hub / region, sector fit."""
-        cols = case_columns_for(snapshot, province, fit)
-        out = np.zeros(snapshot.number_of_members)
+    def case_logits(self, snapshot, province: str, fit: np.ndarray, rows=None) -> np.ndarray:
+        """(M,) terms that depend on the case: distance, same province / hub / region, sector fit (or
+        (len(rows),) for the members ``rows`` only)."""
+        cols = case_columns_for(snapshot, province, fit, rows)
+        out = np.zeros(snapshot.number_of_members if rows is None else len(rows))
         for name in F.CASE:
             out += self.weight(name) * cols[name]
         return out
@@ -204,24 +206,28 @@ class LegScorer:
         rows = np.asarray(rows, dtype=np.int64)
         N = len(need_idx)
         need = np.where(allowed, self.need_logits(snapshot)[np.ix_(rows, need_idx)], -np.inf)
-        base = self.member_logits(snapshot)[rows] + self.case_logits(snapshot, province, fit)[rows]
+        base = self.member_logits(snapshot)[rows] + self.case_logits(snapshot, province, fit, rows)
         out = np.full((len(rows), 1 << N), -np.inf)
         for n in range(N):
             out[:, 1 << n] = base + need[:, n]
         several = np.flatnonzero(allowed.sum(axis=1) >= 2)
-        if len(several):
+        if len(several):  # whole rows at once: a single need's column comes out as above (x + 0.0 == x)
             count = popcounts(N)
-            groups = np.flatnonzero(count >= 2)
-            mean = subset_sums(need[several])[:, groups] / count[groups]
-            out[np.ix_(several, groups)] = (base[several, None] + mean
-                                            + self.weight("extra_needs") * (count[groups] - 1))
+            mean = subset_sums(need[several])
+            mean /= np.maximum(count, 1)
+            block = base[several, None] + mean
+            block += self.weight("extra_needs") * (count - 1)
+            block[:, 0] = -np.inf
+            out[several] = block
         return out
 
 
-def case_columns_for(snapshot, province: str, fit: np.ndarray) -> dict:
-    """The case columns of :mod:`matcher.engine.features` for every member of the snapshot."""
+def case_columns_for(snapshot, province: str, fit: np.ndarray, rows=None) -> dict:
+    """The case columns of :mod:`matcher.engine.features` for every member of the snapshot (or the members
+    ``rows`` only)."""
     p = snapshot.province_index[province]
-    prov = snapshot.member_province
+    prov = snapshot.member_province if rows is None else snapshot.member_province[rows]
+    fit = fit if rows is None else fit[rows]
     return F.case_columns(snapshot.province_distance[p, prov], prov == p,
                           snapshot.province_hub[prov] == snapshot.province_hub[p],
                           snapshot.province_region[prov] == snapshot.province_region[p], fit)
@@ -254,12 +260,9 @@ def prior_logits(X: np.ndarray) -> np.ndarray:
 def sector_fit(snapshot, *sectors) -> np.ndarray:
     """(M,) bool: the member serves one of the given sectors (None entries ignored), cached per snapshot."""
     wanted = tuple(sorted({s for s in sectors if s}))
-    key = ("sector_fit", wanted)
-    cached = snapshot.derived.get(key)
-    if cached is None:
-        cached = np.array([bool(set(wanted) & m["sectors"]) for m in snapshot.members], dtype=bool)
-        snapshot.derived[key] = cached
-    return cached
+    return snapshot.derived.get(
+        SECTOR_FIT, lambda: np.array([bool(set(wanted) & m["sectors"]) for m in snapshot.members], dtype=bool),
+        key=wanted)
 
 
 def load_effect(scorer: LegScorer, loads=(0.6, 0.9, 1.0)) -> dict:

@@ -21,7 +21,7 @@ from .schema import MIGRATIONS, SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
 
-__all__ = ["open_db", "is_read_only", "prepare_database", "database_exists", "unavailable", "migrate", "schema_version", "data_version", "data_versions", "bump_data_version", "get_meta",
+__all__ = ["open_db", "is_read_only", "prepare_database", "database_exists", "unavailable", "migrate", "schema_version", "data_version", "data_versions", "store_health", "bump_data_version", "get_meta",
            "set_meta", "transaction", "SCHEMA_VERSION"]
 
 
@@ -145,6 +145,21 @@ def data_versions(db: sqlite_utils.Database) -> dict[str, int]:
     out = {"data": int(rows.get("data_version", 0))}
     out.update({scope: int(rows.get(f"version:{scope}", 0)) for scope in VERSION_SCOPES})
     return out
+
+
+def store_health(db: sqlite_utils.Database) -> dict[str, int]:
+    """The data versions (one indexed read), after checking the schema is current: Unavailable (503) when the
+    database cannot be read or needs migrating. What a readiness probe asks, in constant time."""
+    try:
+        version = schema_version(db)
+        versions = data_versions(db)
+    except sqlite3.Error as error:
+        raise Unavailable(f"ฐานข้อมูลยังไม่พร้อม / The database cannot be read ({error}); check the file and "
+                          f"its permissions.") from None
+    if version < SCHEMA_VERSION:
+        raise Unavailable(f"ฐานข้อมูลยังไม่พร้อม / The database is at schema version {version}, the service "
+                          f"needs {SCHEMA_VERSION}: restart the service on a writable database to migrate it.")
+    return versions
 
 
 def is_seeded(path) -> bool:

@@ -6,6 +6,8 @@ The referral lifecycle itself (creating referrals, moving legs, the event log) l
 
 from __future__ import annotations
 
+import json
+
 from . import bump_data_version, transaction
 
 OPEN_STATUSES = ("sent", "accepted", "in_progress")
@@ -20,6 +22,7 @@ def write_history(db, *, cases, referrals, legs, events, truth=(), truth_members
                             ("demo_truth_members", truth_members)):
             if rows:
                 db[table].insert_all(rows, batch_size=2000)
+        forget_leg_changes(db)  # every reader rebuilds from the tables after this bump
         bump_data_version(db)
 
 
@@ -82,18 +85,20 @@ def joint_referrals(db) -> list[dict]:
         "AND a.member_id < b.member_id GROUP BY a.member_id, b.member_id"))
 
 
-def worked_legs(db) -> list[tuple]:
+def worked_legs(db, leg_ids=None) -> list[tuple]:
     """Every leg a member accepted and finished (completed or closed unresolved), as tuples: member id, the
     mean of its specialisation over the leg's needs (0 for a need it no longer offers), the case's province,
     the enterprise's sector and its cluster's sector, and whether it completed. What a member's record
-    against expectation is computed from (``matcher.engine.record``)."""
+    against expectation is computed from (``matcher.engine.record``). ``leg_ids``: only those legs."""
+    only, params = ("AND l.id IN (SELECT value FROM json_each(?)) ", [json.dumps(list(leg_ids))]) \
+        if leg_ids is not None else ("", [])
     return db.execute(
         "SELECT l.member_id, avg(coalesce(o.specialisation, 0)), c.province, e.sector, k.sector, "
         "l.status = 'completed' FROM referral_legs l JOIN json_each(l.needs) j "
         "LEFT JOIN offerings o ON o.member_id = l.member_id AND o.category = j.value "
         "JOIN referrals r ON r.id = l.referral_id LEFT JOIN cases c ON c.id = r.case_id "
         "LEFT JOIN enterprises e ON e.id = r.enterprise_id LEFT JOIN clusters k ON k.id = e.cluster_id "
-        "WHERE l.status IN ('completed', 'closed_unresolved') GROUP BY l.id").fetchall()
+        f"WHERE l.status IN ('completed', 'closed_unresolved') {only}GROUP BY l.id", params).fetchall()
 
 
 def enterprise_profiles(db) -> list[dict]:
@@ -142,3 +147,46 @@ def member_work(db, member_id: str) -> dict:
         f"WHERE l.member_id = ? GROUP BY j.value ORDER BY j.value", [member_id]))
     return {"totals": {k: v or 0 for k, v in totals.items()},
             "by_category": [{k: (v or 0) if k != "category" else v for k, v in row.items()} for row in by_category]}
+
+
+# -- the journal of leg changes (written by triggers; see the schema) -----------------------------------------
+
+
+def change_position(db) -> int:
+    """The sequence number of the last journaled leg change (0 when none): where a snapshot built now stands."""
+    row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'leg_changes'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def leg_changes_since(db, position: int, limit: int) -> list[dict] | None:
+    """The journaled leg changes after ``position``, oldest first; None when more than ``limit`` of them are
+    waiting or when the journal no longer reaches back to ``position`` (the reader then rebuilds)."""
+    first = db.execute("SELECT min(seq) FROM leg_changes").fetchone()[0]
+    if first is not None and first > position + 1:
+        return None
+    rows = list(db.query("SELECT * FROM leg_changes WHERE seq > ? ORDER BY seq LIMIT ?", [position, limit + 1]))
+    return None if len(rows) > limit else rows
+
+
+def legs_of_referrals(db, referral_ids) -> list[tuple]:
+    """(referral id, leg id, member id, status) of every leg of the given referrals."""
+    return db.execute("SELECT referral_id, id, member_id, status FROM referral_legs "
+                      "WHERE referral_id IN (SELECT value FROM json_each(?))",
+                      [json.dumps(sorted(referral_ids))]).fetchall()
+
+
+def forget_leg_changes(db) -> None:
+    """Empty the journal of leg changes (after bulk writes that make every reader rebuild anyway); nothing on a
+    store that predates the journal."""
+    if db["leg_changes"].exists():
+        db.execute("DELETE FROM leg_changes")
+
+
+def trim_leg_changes(db, keep: int) -> int:
+    """Delete all but the latest ``keep`` journaled leg changes (a reader further behind rebuilds); returns how
+    many were deleted."""
+    if not db["leg_changes"].exists():
+        return 0
+    with transaction(db):
+        return db.execute("DELETE FROM leg_changes WHERE seq <= (SELECT max(seq) FROM leg_changes) - ?",
+                          [keep]).rowcount

@@ -220,6 +220,33 @@ MIGRATIONS += [
             updated_at TEXT NOT NULL)""",
         """CREATE INDEX idx_case_drafts_updated ON case_drafts(updated_at)""",
     ],
+    # 11 -> 12: incremental refresh: every change to a referral leg (inserted, moved, deleted) is journaled by
+    # triggers in the writing transaction, so that each worker applies only the changes since its snapshot.
+    [
+        """CREATE TABLE leg_changes (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL CHECK (kind IN ('insert', 'update', 'delete')),
+            leg_id INTEGER NOT NULL, referral_id INTEGER NOT NULL, member_id TEXT NOT NULL,
+            old_member_id TEXT, old_status TEXT, new_status TEXT, old_value REAL, new_value REAL,
+            old_needs TEXT, needs TEXT NOT NULL, created_at TEXT)""",
+        """CREATE TRIGGER leg_changes_insert AFTER INSERT ON referral_legs BEGIN
+            INSERT INTO leg_changes (kind, leg_id, referral_id, member_id, new_status, new_value, needs, created_at)
+            VALUES ('insert', NEW.id, NEW.referral_id, NEW.member_id, NEW.status, NEW.value_baht, NEW.needs,
+                    NEW.created_at); END""",
+        """CREATE TRIGGER leg_changes_update AFTER UPDATE OF status, value_baht, needs, member_id, referral_id
+            ON referral_legs WHEN OLD.status IS NOT NEW.status OR OLD.value_baht IS NOT NEW.value_baht
+            OR OLD.needs IS NOT NEW.needs OR OLD.member_id IS NOT NEW.member_id
+            OR OLD.referral_id IS NOT NEW.referral_id BEGIN
+            INSERT INTO leg_changes (kind, leg_id, referral_id, member_id, old_member_id, old_status, new_status,
+                                     old_value, new_value, old_needs, needs, created_at)
+            VALUES (CASE WHEN OLD.referral_id IS NEW.referral_id THEN 'update' ELSE 'delete' END, NEW.id,
+                    NEW.referral_id, NEW.member_id, OLD.member_id, OLD.status, NEW.status, OLD.value_baht,
+                    NEW.value_baht, OLD.needs, NEW.needs, NEW.created_at); END""",
+        """CREATE TRIGGER leg_changes_delete AFTER DELETE ON referral_legs BEGIN
+            INSERT INTO leg_changes (kind, leg_id, referral_id, member_id, old_member_id, old_status, old_value,
+                                     old_needs, needs, created_at)
+            VALUES ('delete', OLD.id, OLD.referral_id, OLD.member_id, OLD.member_id, OLD.status, OLD.value_baht,
+                    OLD.needs, OLD.needs, OLD.created_at); END""",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -51,6 +51,8 @@ class Scale:
 SCALES = {
     "demo": Scale("demo", 245, 217, 400, 600, False),
     "national": Scale("national", 2450, 2170, 50_000, 20_000, True),
+    # Ten times national: for measuring how the engine's cost grows with the network (takes many minutes).
+    "national10": Scale("national10", 24_500, 21_700, 500_000, 200_000, True),
 }
 
 # Which needs enterprises of a sector bring (relative weights; the rest share a small base weight).

@@ -14,8 +14,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from matcher.engine.derived import declare
+
 from . import i18n
 
+NAME_KEYS = declare("directory_name_keys")  # the members' names as searched (directory only)
 PAGE_SIZE = 20
 MAX_NAME = 100
 KIND_ALL_AGENCIES, KIND_CONSULTANT = "agency", "consultant"
@@ -78,11 +81,8 @@ def parse_query(args, ref) -> DirectoryQuery:
 
 
 def _name_keys(snapshot) -> list[tuple[str, str]]:
-    keys = snapshot.derived.get("directory_name_keys")
-    if keys is None:
-        keys = snapshot.derived["directory_name_keys"] = [
-            (name_key(m["name_th"]), name_key(m.get("name_en"))) for m in snapshot.members]
-    return keys
+    return snapshot.derived.get(NAME_KEYS, lambda: [
+        (name_key(m["name_th"]), name_key(m.get("name_en"))) for m in snapshot.members])
 
 
 def matching_members(snapshot, query: DirectoryQuery, *, with_province: bool = True) -> list[int]:
