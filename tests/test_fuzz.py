@@ -14,9 +14,11 @@ pytestmark = pytest.mark.slow
 MAX_EXAMPLES = 8
 
 
-def test_every_operation_with_every_key_conforms_to_the_description(db_path, tmp_path, intake_model_path):
-    counts = fuzz_counts(db_path, max_examples=MAX_EXAMPLES, workdir=tmp_path, intake_model=intake_model_path)
-    assert set(counts) == set(ROLES)
+@pytest.mark.parametrize("key_role", sorted(ROLES))
+def test_every_operation_with_every_key_conforms_to_the_description(key_role, db_path, tmp_path, intake_model_path):
+    counts = fuzz_counts(db_path, max_examples=MAX_EXAMPLES, workdir=tmp_path, intake_model=intake_model_path,
+                         roles=(key_role,))
+    assert set(counts) == {key_role}
     for role, result in counts.items():
         assert result["requests"] > 1000, (role, result)
         report = Path(result["output"]).read_text(encoding="utf-8")

@@ -4,18 +4,19 @@ dead-letter list and replay, and the public status of a case by its tracking cod
 from __future__ import annotations
 
 from apiflask import APIBlueprint, Schema
-from apiflask.fields import Boolean, Integer, List, String
+from apiflask.fields import Integer, List, String
 from apiflask.validators import Length, OneOf, Range, Regexp
 from flask import current_app, request
 
 from matcher.errors import BadRequest
 from matcher.notifications import inbox
 from matcher.notifications import settings as notify_settings
+from matcher.notifications.settings import RECIPIENT_PATTERN
 from matcher.referrals import followup
 
 from . import auth
 from .context import get_db
-from .schemas import Page
+from .schemas import Page, StrictBoolean
 
 bp = APIBlueprint("notifications", __name__, tag="Notifications")
 bp.record_once(lambda state: auth.init_app(state.app))
@@ -24,7 +25,8 @@ ERRORS = {401: "No API key, or an unknown or revoked one", 403: "Outside the rol
 
 
 class RecipientQuery(Schema):
-    recipient = String(validate=Length(1, 80), metadata={"description": "admins: member:<id> or desk:<name>"})
+    recipient = String(validate=[Length(1, 80), Regexp(RECIPIENT_PATTERN)],
+                       metadata={"description": "admins: member:<id> or desk:<name>"})
 
 
 class SettingsIn(Schema):
@@ -36,11 +38,12 @@ class SettingsIn(Schema):
                          metadata={"example": "https://example.org/hooks/rismep", "description": "empty or null: none"})
     channels = List(String(validate=OneOf(("email", "webhook"))), metadata={"example": ["email", "webhook"]})
     language = String(validate=OneOf(("th", "en")), metadata={"description": "th first; en for English speakers"})
-    rotate_secret = Boolean(metadata={"description": "make a new webhook secret (shown once)"})
+    rotate_secret = StrictBoolean(metadata={"description": "make a new webhook secret (shown once)"})
 
 
 class NotificationQuery(Page):
-    recipient = String(validate=Length(1, 80))
+    recipient = String(validate=[Length(1, 80), Regexp(RECIPIENT_PATTERN)],
+                       metadata={"description": "admins: member:<id> or desk:<name>"})
 
 
 class ReadIn(Schema):
@@ -66,9 +69,11 @@ def get_settings(query):
 @auth.require("manage_notifications")
 @bp.input(RecipientQuery, location="query", arg_name="query")
 @bp.input(SettingsIn, arg_name="body")
-@bp.doc(responses={200: "The saved settings; a new webhook secret once", **ERRORS})
+@bp.doc(responses={200: "The saved settings; a new webhook secret once", **ERRORS,
+                    409: "The saved channels still need the address this request removes"})
 def put_settings(query, body):
     """Set the e-mail address, webhook URL, channels and language; a new webhook secret is shown once."""
+    _require_json_body("Send a JSON object with email, webhook_url, channels and language; {} changes nothing.")
     return notify_settings.save_settings(get_db(), auth.current_principal(), body, query.get("recipient"))
 
 
@@ -87,9 +92,8 @@ def list_notifications(query):
 @bp.doc(responses={200: "How many were marked read, and the unread count", **ERRORS})
 def read_notifications(body):
     """Mark the caller's notifications read (of one referral, or all: send ``{}``)."""
-    if request.get_json(silent=True) is None:
-        raise BadRequest("Send a JSON object: {\"referral_id\": 12} marks one referral's notifications read, "
-                         "{} marks them all.", field="body")
+    _require_json_body("Send a JSON object: {\"referral_id\": 12} marks one referral's notifications read, "
+                       "{} marks them all.")
     return inbox.mark_read(get_db(), auth.current_principal(), body.get("referral_id"))
 
 
@@ -108,6 +112,7 @@ def dead_deliveries(query):
 @bp.doc(responses={200: "How many were queued again", **ERRORS})
 def replay_deliveries(body):
     """Queue dead deliveries again with their delivery ids (role: admin)."""
+    _require_json_body("Send a JSON object: {\"ids\": [\"...\"]} replays those deliveries, {} replays every dead one.")
     return inbox.replay(get_db(), auth.current_principal(), body.get("ids"))
 
 
@@ -119,6 +124,12 @@ def track(code):
     personal data, names or members; rate-limited per address."""
     limit_tracking()
     return followup.track(get_db(), code)
+
+
+def _require_json_body(fix: str) -> None:
+    """A 400 naming the body when the request carries no JSON object (an empty body is not "{}")."""
+    if request.get_json(silent=True) is None:
+        raise BadRequest(fix, field="body")
 
 
 def limit_tracking() -> None:

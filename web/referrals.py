@@ -7,7 +7,7 @@ view, and the engine (``matcher.referrals.service``) narrows what each principal
 from __future__ import annotations
 
 from apiflask import APIBlueprint, Schema
-from apiflask.fields import Boolean, Date, Dict, Float, Integer, List, Nested, String
+from apiflask.fields import Date, Dict, Float, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf, Range, Regexp
 from flask import request
 
@@ -17,7 +17,7 @@ from matcher.vocabulary import CONSENT_SCOPES, MAX_NEEDS, MAX_NOTE, MAX_VALUE_BA
 
 from . import auth
 from .context import get_db, get_reference, get_snapshot
-from .schemas import EMAIL, FILLED_LINE, LINE, MEMBER_ID, MEMBER_ID_ERROR, PHONE, TEXT, Page
+from .schemas import EMAIL, FILLED_LINE, LINE, MEMBER_ID, MEMBER_ID_ERROR, PHONE, TEXT, Page, StrictBoolean
 
 bp = APIBlueprint("referrals", __name__, tag="Referrals")
 bp.record_once(lambda state: auth.init_app(state.app))
@@ -48,7 +48,7 @@ class EnterpriseIn(Schema):
 
 
 class ConsentIn(Schema):
-    given = Boolean(required=True, metadata={"description": "the enterprise agreed to share its contact data"})
+    given = StrictBoolean(required=True, metadata={"description": "the enterprise agreed to share its contact data"})
     by = String(allow_none=True, validate=Length(0, 200),
                 metadata={"description": "who gave consent (required when given)", "pattern": LINE})
     at = String(allow_none=True, validate=Length(0, 64),

@@ -101,3 +101,12 @@ class MatchIn(Schema):
     province_assumed = Boolean(load_default=False,
                                metadata={"description": "the province is a default (e.g. the desk's own), not the "
                                                         "enterprise's: distances are not offered as reasons"})
+
+
+class StrictBoolean(Boolean):
+    """A JSON ``true`` or ``false`` and nothing else (marshmallow's Boolean also takes "yes", "1", 1...)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value

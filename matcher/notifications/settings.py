@@ -15,9 +15,11 @@ from matcher import access
 from matcher.errors import Conflict, Forbidden, Unprocessable
 from matcher.store import outbox
 
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-URL = re.compile(r"^https?://[^\s]+$")
+# No space or control character (written out, so that the OpenAPI pattern means the same in every engine)
+EMAIL = re.compile(r"^[^@\x00-\x20\x7f-\x9f]+@[^@\x00-\x20\x7f-\x9f]+\.[^@\x00-\x20\x7f-\x9f]+$")
+URL = re.compile(r"^https?://[^\x00-\x20\x7f-\x9f]+$")
 LANGUAGES = ("th", "en")
+RECIPIENT_PATTERN = r"^(member|desk):[\w\-]{1,64}$"  # member:<id> or desk:<name>
 
 
 def recipient_of(principal: dict, recipient: str | None = None) -> str:
@@ -26,7 +28,7 @@ def recipient_of(principal: dict, recipient: str | None = None) -> str:
     own = {"member": outbox.member_recipient(principal.get("member_id") or ""),
            "desk": outbox.desk_recipient(principal.get("desk") or "")}.get(principal["role"])
     if principal["role"] == "admin":
-        if recipient and re.match(r"^(member|desk):[\w\-]{1,64}$", recipient):
+        if recipient and re.match(RECIPIENT_PATTERN, recipient):
             return recipient
         if recipient:
             raise Unprocessable("recipient must be member:<id> or desk:<name>, e.g. member:A0001.", field="recipient")
