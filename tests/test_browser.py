@@ -369,7 +369,8 @@ def test_sending_without_consent_is_refused_and_creates_nothing(browser, server)
     page.get_by_role("button", name="ยืนยันและส่งต่อบริการ").click()  # the consent box left unticked
     alert = page.locator("#consent-error")
     assert "ยังไม่ได้รับความยินยอมจากผู้ประกอบการ" in alert.inner_text()
-    assert page.evaluate("document.activeElement.id") == "consent-error", "focus moves to the message"
+    # focus moves to the message once the page's script has run (a timeout here means it never does)
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'consent-error'", timeout=10_000)
     assert page.url.endswith("/desk/cases/send") and referral_count(server) == before
     assert page.get_by_label("ชื่อผู้ให้ความยินยอม").input_value() == "ศรี ใจดี", "nothing typed is lost"
     visit.shot("21-consent-refused")
