@@ -69,6 +69,20 @@ def _leaf_cost(members, groups, d, z, pair, on_case, wj, wm, Q, limit):
 
 
 @njit(cache=True)
+def _row_of(rows, count, key, N):
+    """The index of the first of ``rows[:count]`` equal to ``key`` in its first N entries; -1 if none."""
+    for e in range(count):
+        same = True
+        for k in range(N):
+            if rows[e, k] != key[k]:
+                same = False
+                break
+        if same:
+            return e
+    return -1
+
+
+@njit(cache=True)
 def _kth(values, count, k):
     return np.sort(values[:count])[k - 1]
 
@@ -142,28 +156,9 @@ def search(z, pair, on_case, top, cover, cheap, order, order_start, wj, wm, Q, m
             for k in range(N):
                 key[k] = -1
             key[:n] = np.sort(members[:n])
-            skip = False
-            for f in range(forbidden.shape[0]):
-                same = True
-                for k in range(N):
-                    if forbidden[f, k] != key[k]:
-                        same = False
-                        break
-                if same:
-                    skip = True
-                    break
-            if skip:
+            if _row_of(forbidden, forbidden.shape[0], key, N) >= 0:
                 continue
-            at = -1
-            for e in range(count):
-                same = True
-                for k in range(N):
-                    if best_sets[e, k] != key[k]:
-                        same = False
-                        break
-                if same:
-                    at = e
-                    break
+            at = _row_of(best_sets, count, key, N)
             if at >= 0:
                 if J >= best_J[at]:
                     continue

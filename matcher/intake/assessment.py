@@ -42,19 +42,20 @@ CURVE_SHARES = (0.0, 0.25, 0.5, 1.0)
 
 def read_named_table(path, categories) -> list[dict]:
     """The named-need table: ``{"text", "lang", "needs"}`` rows; errors name the line and the fix."""
-    rows = _read_csv(path, NAMED_COLUMNS)
-    for line, row in enumerate(rows, start=2):
-        row["needs"] = (row.get("needs") or "").split()
-        _check_codes(path, line, row["needs"], categories)
-    return rows
+    return _read_coded(path, NAMED_COLUMNS, "needs", categories)
 
 
 def read_independent_split(path, categories) -> list[dict]:
     """The independent split's rows ``{"id", "text", "labels", "lang", "channel"}``."""
-    rows = _read_csv(path, INDEPENDENT_COLUMNS)
+    return _read_coded(path, INDEPENDENT_COLUMNS, "labels", categories)
+
+
+def _read_coded(path, columns, field: str, categories) -> list[dict]:
+    """Rows of a CSV whose ``field`` holds space-separated category codes, split and checked."""
+    rows = _read_csv(path, columns)
     for line, row in enumerate(rows, start=2):
-        row["labels"] = (row.get("labels") or "").split()
-        _check_codes(path, line, row["labels"], categories)
+        row[field] = (row.get(field) or "").split()
+        _check_codes(path, line, row[field], categories)
     return rows
 
 

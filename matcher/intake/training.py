@@ -117,7 +117,8 @@ def is_desk_style(row: dict) -> bool:
 
 
 def train_model(ref, *, corpus_dir=None, seed: int = 0, splits=TRAINING_SPLITS, corrections=(),
-                progress=None, desk_style_weight: float = DESK_STYLE_WEIGHT) -> IntakeModel:
+                progress=None, desk_style_weight: float = DESK_STYLE_WEIGHT,
+                desk_style_tuning: bool = True) -> IntakeModel:
     """Fit the classifier on the corpus's train and dev splits (the test split is never seen), plus the
     desk's ``corrections`` (``{"text", "chosen"}`` dicts: the needs the desk finally chose), and wrap it
     with the training data's hash. ``corpus_dir`` defaults to ``<DATA_DIR>/intake``. ``splits=("train",)``
@@ -136,7 +137,7 @@ def train_model(ref, *, corpus_dir=None, seed: int = 0, splits=TRAINING_SPLITS, 
     desk_style = np.array([is_desk_style(r) for r in rows], dtype=bool)
     est.fit([r["text"] for r in rows], label_matrix(rows, categories), groups=[round_of(r) for r in rows],
             progress=progress, sample_weight=np.where(desk_style, desk_style_weight, 1.0),
-            tune_rows=desk_style if desk_style.any() else None)
+            tune_rows=desk_style if desk_style_tuning and desk_style.any() else None)
     info = {"train_rows": len(rows), "splits": list(splits), "corrections": len(corrections),
             "desk_style_rows": int(desk_style.sum()), "desk_style_weight": desk_style_weight,
             "seconds": round(time.perf_counter() - start, 2), "seed": seed,

@@ -135,16 +135,15 @@ def value_by_completion_year(db) -> list[dict]:
     return list(db.query(
         f"SELECT CAST(substr(coalesce(l.finished_at, l.updated_at), 1, 4) AS INTEGER) AS year, "
         f"{_REFERRAL_PROVINCE} AS province, sum(coalesce(l.value_baht, 0)) AS value_baht "
-        f"FROM referral_legs l JOIN referrals r ON r.id = l.referral_id LEFT JOIN cases c ON c.id = r.case_id "
-        f"LEFT JOIN enterprises e ON e.id = r.enterprise_id WHERE l.status = 'completed' GROUP BY 1, 2 ORDER BY 1, 2"))
+        f"FROM {_REFERRAL_FROM} JOIN referral_legs l ON l.referral_id = r.id "
+        f"WHERE l.status = 'completed' GROUP BY 1, 2 ORDER BY 1, 2"))
 
 
 def acceptance_times(db) -> list[dict]:
     """Every accepted leg: ``{year, province, sent_at, accepted_at}`` (year and province of its referral)."""
     return list(db.query(
         f"SELECT CAST(substr(r.created_at, 1, 4) AS INTEGER) AS year, {_REFERRAL_PROVINCE} AS province, "
-        f"l.sent_at, l.accepted_at FROM referral_legs l JOIN referrals r ON r.id = l.referral_id "
-        f"LEFT JOIN cases c ON c.id = r.case_id LEFT JOIN enterprises e ON e.id = r.enterprise_id "
+        f"l.sent_at, l.accepted_at FROM {_REFERRAL_FROM} JOIN referral_legs l ON l.referral_id = r.id "
         f"WHERE l.accepted_at IS NOT NULL AND l.sent_at IS NOT NULL"))
 
 
