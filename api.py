@@ -137,8 +137,8 @@ def create_app(test_config: dict | None = None) -> APIFlask:
 
 
 def warm_start(app) -> None:
-    """Build the snapshot (with its coordination distances), load the intake model when its file exists and
-    compile the search kernel, then freeze the objects made so far out of the garbage collector: workers
+    """Build the snapshot (with its coordination distances), load the intake model when its file exists,
+    compile the search kernel and load the figure library, then freeze the objects made so far out of the garbage collector: workers
     forked after this (gunicorn --preload) share these pages with the master until they change them. The
     connection used is closed before any fork."""
     import gc
@@ -159,6 +159,8 @@ def warm_start(app) -> None:
         matching.match(snapshot, MatchRequest.parse(snapshot, {"needs": served, "province": snapshot.province_codes[0]}))
     if _file_stamp(engine.config.intake_model) is not None:
         engine.intake  # noqa: B018 - loads the model file
+    from graphs import report
+    report.prepare()
     gc.collect()
     gc.freeze()
 

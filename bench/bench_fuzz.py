@@ -34,15 +34,18 @@ FAILURE_LINE = re.compile(r"❌ (ST\d{3}) [^:\n]+: (\d+)")
 GENERATED = re.compile(r"(\d+) generated")
 # Limits far above what one fuzzing run sends, so that 429s do not hide anything else.
 ENV = {"RISMEP_API_KEY_LIMIT": "10000000", "RISMEP_BAD_KEY_LIMIT": "10000000"}
+PHASES = ("examples", "coverage", "fuzzing", "stateful")
 
 
-def run_schemathesis(url: str, key: str, max_examples: int, seed: int, out: Path) -> dict:
-    """One schemathesis run with this key: ``{"requests", "failures": {code: n}, "errors", "output"}``."""
+def run_schemathesis(url: str, key: str, max_examples: int, seed: int, out: Path, phases=PHASES) -> dict:
+    """One schemathesis run with this key over ``phases``: ``{"requests", "failures": {code: n}, "errors",
+    "output"}``."""
     env = dict(os.environ, SCHEMATHESIS_HOOKS="bench.fuzz_hooks", PYTHONPATH=str(ROOT))
     command = [str(BIN / "schemathesis"), "--config-file", str(ROOT / "bench" / "schemathesis.toml"), "run",
                f"{url}/api/v1/openapi.json", "-H", f"Authorization: Bearer {key}", "--checks", "all",
                "--mode", "all", "-n", str(max_examples), "--seed", str(seed), "--workers", "1",
-               "--suppress-health-check", "all", "--request-timeout", "120", "--no-color"]
+               "--suppress-health-check", "all", "--request-timeout", "120", "--no-color",
+               "--phases", ",".join(phases)]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600)
     text = done.stdout + done.stderr
     out.write_text(text, encoding="utf-8")
@@ -54,8 +57,9 @@ def run_schemathesis(url: str, key: str, max_examples: int, seed: int, out: Path
 
 
 def fuzz_counts(database: Path, *, max_examples: int = 30, seed: int = 1, roles=tuple(ROLES),
-                workdir: Path | None = None, intake_model: Path | None = None) -> dict:
-    """Fuzz the service over a copy of ``database`` once per role; the counts per role."""
+                workdir: Path | None = None, intake_model: Path | None = None, phases=None) -> dict:
+    """Fuzz the service over a copy of ``database`` once per role (one server for all); the counts per role.
+    ``phases``: role -> the schemathesis phases for that key (every phase for every key by default)."""
     workdir = Path(workdir or tempfile.mkdtemp(prefix="rismep-fuzz-"))
     db = workdir / "fuzz.db"
     shutil.copy(database, db)
@@ -65,7 +69,8 @@ def fuzz_counts(database: Path, *, max_examples: int = 30, seed: int = 1, roles=
     svc = Service(db, workers=2, secret_key=None, env=env).start()
     try:
         warm_up(svc.url)
-        return {role: run_schemathesis(svc.url, keys[role], max_examples, seed, workdir / f"{role}.txt")
+        return {role: run_schemathesis(svc.url, keys[role], max_examples, seed, workdir / f"{role}.txt",
+                                       (phases or {}).get(role, PHASES))
                 for role in roles}
     finally:
         svc.stop()

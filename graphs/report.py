@@ -71,10 +71,25 @@ def heatmap_png(data: dict) -> bytes:
     """Provinces (rows) x categories (columns) coloured by supply depth; gaps marked with a cross.
 
     ``data``: ``provinces``, ``categories``, ``province_labels``, ``category_labels``, ``levels`` (rows of
-    depths 0-4, ``graphs.coverage.DEPTHS``) and ``gaps`` (``[province, category]`` pairs).
+    depths 0-4, ``graphs.coverage.DEPTHS``) and ``gaps`` (``[province, category]`` pairs). The picture is
+    drawn again only when ``data`` changes (most writes leave the coverage as it was).
     """
+    return _heatmap_png(json.dumps(data, sort_keys=True, ensure_ascii=False))
+
+
+@functools.lru_cache(maxsize=4)
+def _heatmap_png(data_json: str) -> bytes:
+    data = json.loads(data_json)
     height = max(4.0, 0.19 * max(1, len(data["provinces"])) + 3.2)
     return _draw(max(7.0, 0.32 * len(data["categories"]) + 3.5), height, _heatmap, data, layout=None)
+
+
+def prepare() -> None:
+    """Load the figure library and find the Thai font now (about half a second, more on a machine whose
+    font list is not cached yet), so that the first figure a request asks for is only drawn."""
+    from matplotlib.backends import backend_agg  # noqa: F401
+    from matplotlib import colors, figure, patches  # noqa: F401
+    thai_font()
 
 
 def _heatmap(fig, data):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -54,14 +55,43 @@ def demo(demo_db_template, tmp_path_factory, ref):
     handle.close()
 
 
+def shared_model_path(base: Path) -> Path:
+    """The intake model of a test session whose shared temporary folder is ``base``."""
+    (base / "models").mkdir(exist_ok=True)
+    return base / "models" / "intake.joblib"
+
+
 @pytest.fixture(scope="session")
 def intake_model_path(tmp_path_factory) -> Path:
     """Where the apps of this test session keep the intake model: trained on first use, then shared (never
     inside the working tree). Parallel test workers share one folder, so the model is trained once."""
     base = tmp_path_factory.getbasetemp()
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    (shared / "models").mkdir(exist_ok=True)
-    return shared / "models" / "intake.joblib"
+    return shared_model_path(base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base)
+
+
+def pytest_sessionstart(session):
+    """With parallel workers (``make test``), the coordinating process starts training the session's intake
+    model at once, in the background and under the model's file lock, while the workers run the tests that
+    do not need it; a worker that needs the model first waits on the lock instead of training it again."""
+    config = session.config
+    if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
+        return
+    path = shared_model_path(config._tmp_path_factory.getbasetemp())
+    code = ("import sys; from pathlib import Path; from api import DATA_DIR; "
+            "from matcher.intake.training import load_or_train; from matcher.reference import load_reference; "
+            "load_or_train(Path(sys.argv[1]), load_reference(DATA_DIR))")
+    log = open(path.parent / "training.log", "w")  # noqa: SIM115 - closed with the process
+    config._intake_training = (subprocess.Popen([sys.executable, "-c", code, str(path)], cwd=ROOT, stdout=log,
+                                                stderr=subprocess.STDOUT), log)
+
+
+def pytest_unconfigure(config):
+    process, log = getattr(config, "_intake_training", (None, None))
+    if process is not None:
+        if process.poll() is None:
+            process.terminate()
+        process.wait(timeout=30)
+        log.close()
 
 
 @pytest.fixture
@@ -134,3 +164,22 @@ def signed_in_client(app, db, username: str | None = None, lang: str | None = No
         if lang:
             session["lang"] = lang
     return client
+
+
+# The order the tests are handed to the workers: the modules that need the session's trained intake model
+# last (it trains in the background meanwhile), and within each part the longest modules first, so that
+# the two workers finish together.
+NEEDS_MODEL = ("test_fuzz", "test_browser_desk", "test_browser", "test_browser_directory", "test_api_intake",
+               "test_intake", "test_intake_named", "test_desk_pages", "test_desk_steps", "test_intake_corrections",
+               "test_notify", "test_sessions", "test_hostile_input", "test_personal_data")
+LONGEST_FIRST = ("test_report", "test_faults", "test_intake_assessment", "test_concurrency", "test_hsds",
+                 "test_render", "test_concurrency_many")
+
+
+def pytest_collection_modifyitems(config, items):
+    def rank(item):
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        if module in NEEDS_MODEL:
+            return 1, NEEDS_MODEL.index(module)
+        return 0, LONGEST_FIRST.index(module) if module in LONGEST_FIRST else len(LONGEST_FIRST)
+    items.sort(key=rank)

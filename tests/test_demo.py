@@ -82,13 +82,6 @@ def test_seeded_store_matches_the_generator(db_path, rows):
 
 
 @pytest.mark.slow
-def test_national_scale(ref):
-    rows = demo.generate(ref, seed=1, scale="national")
-    assert len({m["province"] for m in rows["members"]}) == 77
-    assert len(rows["members"]) == 2450 + 2170
-    assert len(rows["referrals"]) >= 50_000 * 0.95
-
-
 def test_agencies_have_a_fictitious_address_in_their_province_and_office_hours(ref, rows):
     from matcher.hours import canonical_hours
     agencies = [m for m in rows["members"] if m["type"] == "agency"]

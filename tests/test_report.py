@@ -145,10 +145,42 @@ def national_db(tmp_path_factory):
 
 @pytest.mark.slow
 def test_report_builds_on_the_national_network(national_db, ref):
+    """The national scale (every province, 2,450 agencies and 2,170 consultants, 50,000 referrals) and the
+    report over it."""
     db = open_db(national_db)
+    members = db.execute("SELECT count(*), count(DISTINCT province), sum(type = 'agency') FROM members").fetchone()
+    assert tuple(members) == (2450 + 2170, 77, 2450)
     html, data = report.build_report(db, ref, build_snapshot(db, ref))
     assert_self_contained(html)
     assert data["kpis"]["provinces_live"] == 77 and data["kpis"]["referrals"] == 50_000
     assert data["network"]["betweenness"]["exact"] is False and data["figures"]["network"]["layout"] == "geographic"
     assert data["rollout"]["met_already"] is True and data["rollout"]["steps"] == []
     assert data["kpis"]["value_per_baht"] and data["kpis"]["budget_source"] == "synthetic"
+
+
+def test_the_heatmap_is_drawn_again_only_when_its_picture_changes(demo_db_template, ref):
+    from matcher.store import open_db
+    db = open_db(demo_db_template)
+    data = report._heatmap_data(report.coverage_cells(db, ref))
+    db.close()
+    figures._heatmap_png.cache_clear()
+    first = figures.heatmap_png(data)
+    assert figures.heatmap_png(json.loads(json.dumps(data))) is first  # same picture: not drawn again
+    changed = {**data, "levels": [[4] * len(row) for row in data["levels"]]}
+    again = figures.heatmap_png(changed)
+    assert again != first and again.startswith(b"\x89PNG")
+    assert figures._heatmap_png.cache_info().misses == 2
+
+
+def test_a_warm_start_loads_the_figure_library_before_the_first_request(db_path, tmp_path):
+    """In a fresh process, as `make serve` starts: the first heatmap is only drawn, not also loaded."""
+    import subprocess
+    import sys
+    code = ("import sys; from api import create_app; "
+            "create_app({'DATABASE': sys.argv[1], 'SECRET_KEY': 't', 'INTAKE_MODEL': sys.argv[2], "
+            "'WARM_START': True}); "
+            "print('matplotlib.backends.backend_agg' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code, str(db_path), str(tmp_path / "absent.joblib")],
+                          cwd=DATA_DIR.parent, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "True"
