@@ -34,7 +34,8 @@ serve: install
 	RISMEP_WARM_START=1 RISMEP_SNAPSHOT_FILE=$${RISMEP_SNAPSHOT_FILE:-auto} $(BIN)/gunicorn --workers $(WORKERS) --threads 1 --bind $(HOST):$(PORT) --access-logfile - \
 		--graceful-timeout 10 --preload "api:create_app()"
 
-# The suite on two processes (TEST_WORKERS=1 for one); the intake model is trained once, under a lock.
+# The suite on two processes (TEST_WORKERS=1 for one); the intake model is trained once, under a lock,
+# in the background from the start (tests/conftest.py).
 TEST_WORKERS ?= 2
 test: install
 	$(BIN)/python -m pytest -n $(TEST_WORKERS)
