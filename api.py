@@ -138,9 +138,9 @@ def create_app(test_config: dict | None = None) -> APIFlask:
 
 def warm_start(app) -> None:
     """Build the snapshot (with its coordination distances), load the intake model when its file exists,
-    compile the search kernel and load the figure library, then freeze the objects made so far out of the garbage collector: workers
-    forked after this (gunicorn --preload) share these pages with the master until they change them. The
-    connection used is closed before any fork."""
+    compile the search kernel and load the figure library, then freeze the objects made so far out of the
+    garbage collector: workers forked after this (gunicorn --preload) share these pages with the master
+    until they change them. The connection used is closed before any fork."""
     import gc
     from matcher.engine import matching
     from matcher.engine.request import MatchRequest

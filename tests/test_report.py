@@ -159,7 +159,6 @@ def test_report_builds_on_the_national_network(national_db, ref):
 
 
 def test_the_heatmap_is_drawn_again_only_when_its_picture_changes(demo_db_template, ref):
-    from matcher.store import open_db
     db = open_db(demo_db_template)
     data = report._heatmap_data(report.coverage_cells(db, ref))
     db.close()

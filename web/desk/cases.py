@@ -9,6 +9,7 @@ draft is written until the referral is sent with consent.
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from datetime import datetime, timedelta
@@ -211,14 +212,25 @@ def case_needs():
     return _next_step("desk.case_needs_page", save_case(case, chips=chips))
 
 
+def draft_step(view):
+    """A step page of a draft: ``view(draft)`` for the draft named by the address's token; a draft that was
+    sent, or is gone, leads on instead (``_gone``)."""
+    @functools.wraps(view)
+    def open_draft(token):
+        draft = load_draft(token)
+        if draft is None or draft.get("referral_id"):
+            return _gone(draft)
+        return view(draft)
+    return open_draft
+
+
 @bp.get("/desk/cases/<token>/needs")
 @requires("desk")
-def case_needs_page(token):
+@draft_step
+def case_needs_page(draft):
     """Step 2: the needs suggested from the description as chips, with their evidence."""
-    draft = load_draft(token)
-    if draft is None or draft.get("referral_id"):
-        return _gone(draft)
-    return _render_needs(draft_case(draft), draft.get("chips") or _chips(draft_case(draft)))
+    case = draft_case(draft)
+    return _render_needs(case, draft.get("chips") or _chips(case))
 
 
 def _chips(case: dict) -> dict:
@@ -282,11 +294,9 @@ def case_bundles():
 
 @bp.get("/desk/cases/<token>/bundles")
 @requires("desk")
-def case_bundles_page(token):
+@draft_step
+def case_bundles_page(draft):
     """Step 3: the bundles compared at a glance, then each with its members, the plan and a map."""
-    draft = load_draft(token)
-    if draft is None or draft.get("referral_id"):
-        return _gone(draft)
     case = draft_case(draft)
     body = {"needs": case["needs"], "province": case["province"], "sector": sector_of(case), "top_k": 3,
             "explain": False, "province_assumed": case["province_from"] == "account"}
@@ -322,11 +332,9 @@ def case_consent():
 
 @bp.get("/desk/cases/<token>/consent")
 @requires("desk")
-def case_consent_page(token):
+@draft_step
+def case_consent_page(draft):
     """Step 4: the PDPA notice and the consent of the enterprise, then send."""
-    draft = load_draft(token)
-    if draft is None or draft.get("referral_id"):
-        return _gone(draft)
     data = draft["data"]
     return _render_consent(draft_case(draft), data.get("assignment") or {}, key=data.get("key") or uuid.uuid4().hex,
                            rank=data.get("rank") or "", shown_at=data.get("shown_at"))
