@@ -1,6 +1,7 @@
 """Fuzzing counts: schemathesis against the production command, with a desk, a member and an admin key.
 
     .venv/bin/python bench/bench_fuzz.py --max-examples 100
+    .venv/bin/python bench/bench_fuzz.py --max-examples 8 --phases coverage    # one phase, timed per key
 
 Starts ``gunicorn api:create_app()`` (no secret configured, as ``make serve``) over a fresh copy of the demo
 database, makes the three keys with the documented command, and runs the schemathesis command line once per
@@ -21,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -39,21 +41,23 @@ PHASES = ("examples", "coverage", "fuzzing", "stateful")
 
 def run_schemathesis(url: str, key: str, max_examples: int, seed: int, out: Path, phases=PHASES) -> dict:
     """One schemathesis run with this key over ``phases``: ``{"requests", "failures": {code: n}, "errors",
-    "output"}``."""
+    "seconds", "output"}``."""
     env = dict(os.environ, SCHEMATHESIS_HOOKS="bench.fuzz_hooks", PYTHONPATH=str(ROOT))
     command = [str(BIN / "schemathesis"), "--config-file", str(ROOT / "bench" / "schemathesis.toml"), "run",
                f"{url}/api/v1/openapi.json", "-H", f"Authorization: Bearer {key}", "--checks", "all",
                "--mode", "all", "-n", str(max_examples), "--seed", str(seed), "--workers", "1",
                "--suppress-health-check", "all", "--request-timeout", "120", "--no-color",
                "--phases", ",".join(phases)]
+    start = time.perf_counter()
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600)
+    seconds = round(time.perf_counter() - start, 1)
     text = done.stdout + done.stderr
     out.write_text(text, encoding="utf-8")
     failures = {code: int(n) for code, n in FAILURE_LINE.findall(text)}
     generated = GENERATED.search(text)
     return {"requests": int(generated.group(1)) if generated else 0, "failures": failures,
             "errors": len(re.findall(r"^Runtime Error|^Network Error|^Schema Error", text, re.M)),
-            "output": str(out)}
+            "seconds": seconds, "output": str(out)}
 
 
 def fuzz_counts(database: Path, *, max_examples: int = 30, seed: int = 1, roles=tuple(ROLES),
@@ -99,6 +103,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-examples", type=int, default=100, help="test cases per operation and phase")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--phases", default=",".join(PHASES),
+                        help=f"the schemathesis phases for every key, comma-separated (default: {','.join(PHASES)})")
     parser.add_argument("--intake-model", type=Path, default=None,
                         help="the intake model file (default: the app's INTAKE_MODEL setting)")
     args = parser.parse_args()
@@ -107,12 +113,14 @@ def main() -> None:
     from matcher.synthetic.dataset import ensure_database
     workdir = Path(tempfile.mkdtemp(prefix="rismep-fuzz-"))
     ensure_database(workdir / "demo.db", load_reference(DATA_DIR))
+    phases = tuple(p.strip() for p in args.phases.split(",") if p.strip())
     counts = fuzz_counts(workdir / "demo.db", max_examples=args.max_examples, seed=args.seed, workdir=workdir,
-                         intake_model=args.intake_model)
-    print(f"{'key':8} {'requests':>9} " + " ".join(f"{NAMED[c]:>31}" for c in NAMED) + "  other")
+                         intake_model=args.intake_model, phases={role: phases for role in ROLES})
+    print(f"{'key':8} {'requests':>9} {'seconds':>8} " + " ".join(f"{NAMED[c]:>31}" for c in NAMED) + "  other")
     for role, result in counts.items():
         other = {c: n for c, n in result["failures"].items() if c not in NAMED}
-        print(f"{role:8} {result['requests']:>9} " + " ".join(f"{result['failures'].get(c, 0):>31}" for c in NAMED)
+        print(f"{role:8} {result['requests']:>9} {result['seconds']:>8} "
+              + " ".join(f"{result['failures'].get(c, 0):>31}" for c in NAMED)
               + f"  {other or '-'}{'  runtime errors: ' + str(result['errors']) if result['errors'] else ''}")
     print(json.dumps({role: {k: v for k, v in r.items() if k != 'output'} for role, r in counts.items()}))
     print(f"full reports: {workdir}", file=sys.stderr)
